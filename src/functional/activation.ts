@@ -1,0 +1,83 @@
+/**
+ * Activation composites built from primitives (no backward of their own, so every derivative
+ * order comes from the primitives' rules).
+ */
+import type { Tensor } from '../autograd/tensor.js';
+import { isFloating } from '../ndarray/dtype.js';
+import { normAxis } from '../ndarray/shape.js';
+import { rangeError, typeError } from '../errors.js';
+import {
+  abs, add, cast, div, erf, exp, gt, log1p, logsumexp, max, mul, relu, sub, tanh, where, pow,
+} from '../ops/primitives.js';
+import { Tensor as T } from '../autograd/tensor.js';
+import { expectTensor } from '../ops/util.js';
+import { bernoulliMask, type Generator } from '../random.js';
+
+function floatInput(op: string, x: Tensor): Tensor {
+  expectTensor(op, 'input', x);
+  return isFloating(x.dtype) ? x : cast(x, 'float32');
+}
+
+/** softmax along `dim`, stable: exp(x - max) / sum (the max is a constant shift). */
+export function softmax(x: Tensor, dim = -1): Tensor {
+  x = floatInput('softmax', x);
+  const d = normAxis('softmax', dim, x.ndim);
+  const m = new T(max(x, d, true).array);
+  const e = exp(sub(x, m));
+  return div(e, e.sum(d, true));
+}
+
+/** log(softmax(x)) along `dim`, computed as x - logsumexp(x). */
+export function logSoftmax(x: Tensor, dim = -1): Tensor {
+  x = floatInput('logSoftmax', x);
+  const d = normAxis('logSoftmax', dim, x.ndim);
+  return sub(x, logsumexp(x, d, true));
+}
+
+/** LeakyReLU: x for x > 0, slope * x otherwise. */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  x = floatInput('leakyRelu', x);
+  if (typeof negativeSlope !== 'number') throw typeError('leakyRelu', 'a numeric negativeSlope', typeof negativeSlope);
+  return where(gt(x, 0), x, mul(x, negativeSlope));
+}
+
+/**
+ * GELU. `approximate: 'none'` (default) is x * Phi(x) with the exact erf; 'tanh' is the tanh
+ * approximation, as torch.nn.functional.gelu.
+ */
+export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  x = floatInput('gelu', x);
+  const mode = opts.approximate ?? 'none';
+  if (mode === 'tanh') {
+    const inner = mul(add(x, mul(pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+    return mul(mul(x, 0.5), add(tanh(inner), 1));
+  }
+  if (mode !== 'none') throw typeError('gelu', 'approximate of "none" or "tanh"', String(mode));
+  return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+}
+
+/**
+ * Softplus: log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch).
+ * Computed as relu(z) + log1p(exp(-|z|)) so that no branch overflows.
+ */
+export function softplus(x: Tensor, opts: { beta?: number; threshold?: number } = {}): Tensor {
+  x = floatInput('softplus', x);
+  const beta = opts.beta ?? 1;
+  const threshold = opts.threshold ?? 20;
+  const z = mul(x, beta);
+  const sp = div(add(relu(z), log1p(exp(mul(abs(z), -1)))), beta);
+  return where(gt(z, threshold), x, sp);
+}
+
+/**
+ * Dropout primitive: zeroes each element with probability p (mask from the seeded generator)
+ * and scales the survivors by 1/(1-p). Identity when `training` is false or p is 0.
+ */
+export function dropout(x: Tensor, p = 0.5, opts: { training?: boolean; generator?: Generator } = {}): Tensor {
+  expectTensor('dropout', 'input', x);
+  if (!(p >= 0 && p <= 1)) throw rangeError('dropout', 'a probability p in [0, 1]', String(p));
+  if (opts.training === false || p === 0) return x;
+  if (p === 1) return mul(x, 0);
+  const mask = bernoulliMask(x.shape, 1 - p, { dtype: x.dtype, device: x.device, generator: opts.generator });
+  return mul(x, mul(mask, 1 / (1 - p)));
+}

@@ -1,0 +1,28 @@
+/**
+ * needle-ts: the public surface. Import as `import * as nd from 'needle-ts'`.
+ */
+import './tensor_methods.js';
+import './autograd/engine.js';
+import { registerBackend } from './ndarray/backend.js';
+import { cpuBackend } from './ndarray/cpu/index.js';
+
+registerBackend(cpuBackend);
+
+export { Tensor } from './autograd/tensor.js';
+export type { BackwardOptions } from './autograd/tensor.js';
+export { NDArray } from './ndarray/ndarray.js';
+export type { SliceSpec, NestedArray } from './ndarray/ndarray.js';
+export type { DType } from './ndarray/dtype.js';
+export { promoteTypes } from './ndarray/dtype.js';
+export { getBackend, listDevices, registerBackend, setDefaultDevice, getDefaultDevice } from './ndarray/backend.js';
+export type { Backend } from './ndarray/backend.js';
+export * from './creation.js';
+export * from './ops/primitives.js';
+export { getItem, setItem } from './ops/indexing.js';
+export type { Index } from './ops/indexing.js';
+export * from './functional/activation.js';
+export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.js';
+export { grad, valueAndGrad } from './autograd/functional.js';
+export { Generator, manualSeed, rand, randn, defaultGenerator } from './random.js';
+export { GraphError, DeviceError } from './errors.js';
+export * as autograd from './autograd/public.js';

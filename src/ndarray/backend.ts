@@ -1,0 +1,145 @@
+/**
+ * The Backend contract: a narrow, total set of kernels every device implements. Compute kernels see
+ * compact buffers (storage + element offset); the only strided operations are `compact` (gather)
+ * and `setitem`/`setitemScalar` (scatter). Op codes are closed unions, and backends type their
+ * kernel tables as `{ [K in UnaryOp]: ... }` so that a missing kernel is a compile error.
+ */
+import { DeviceError } from '../errors.js';
+import type { AnyTypedArray, DType } from './dtype.js';
+
+/** Elementwise one-input kernels. */
+export type UnaryOp =
+  | 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'log1p' | 'expm1' | 'sqrt' | 'rsqrt' | 'reciprocal'
+  | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'erf' | 'floor' | 'ceil' | 'round' | 'logicalNot'
+  | 'isnan';
+export const UNARY_OPS: readonly UnaryOp[] = [
+  'neg', 'abs', 'sign', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'reciprocal',
+  'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'erf', 'floor', 'ceil', 'round', 'logicalNot', 'isnan',
+];
+
+/** Elementwise two-input kernels. Comparisons and logical ops write `bool` outputs. */
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'logicalAnd' | 'logicalOr';
+export const BINARY_OPS: readonly BinaryOp[] = [
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum',
+  'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr',
+];
+export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set<BinaryOp>([
+  'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr',
+]);
+
+/** Reductions over the last axis of a compact (outer, size) array. arg* write int32. */
+export type ReduceOp = 'sum' | 'max' | 'min' | 'prod' | 'argmax' | 'argmin';
+export const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max', 'min', 'prod', 'argmax', 'argmin'];
+
+/** Device storage: an opaque handle owned by one backend. */
+export interface Storage {
+  readonly device: string;
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly length: number;
+}
+
+/** A compact operand: `size` contiguous elements of `storage` starting at `offset`. */
+export interface Dense {
+  readonly storage: Storage;
+  readonly offset: number;
+}
+
+/** A strided operand: the only layout `compact`/`setitem` accept. */
+export interface Strided extends Dense {
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+}
+
+/** Shape of a batched matrix product C[b] = op(A[b]) @ op(B[b]) (m x k times k x n). */
+export interface MatmulSpec {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  /** A is stored k x m (its transpose). */
+  transA: boolean;
+  /** B is stored n x k (its transpose). */
+  transB: boolean;
+  /** Element distance between consecutive batches of A (0 broadcasts A). */
+  strideA: number;
+  strideB: number;
+}
+
+/** Gather/scatter along one axis of arrays viewed as (outer, dim, inner). */
+export interface AxisSpec {
+  outer: number;
+  inner: number;
+  /** Extent of the indexed axis in the source (gather) or destination (scatterAdd). */
+  dim: number;
+  /** Extent of the axis in the index / result. */
+  idxDim: number;
+}
+
+/** The backend contract. See DESIGN.md §2. */
+export interface Backend {
+  readonly name: string;
+  allocate(dtype: DType, length: number): Storage;
+  free(storage: Storage): void;
+  /** Copies `length` elements from `offset` into a new host typed array. */
+  readSync(storage: Storage, offset: number, length: number): AnyTypedArray;
+  read(storage: Storage, offset: number, length: number): Promise<AnyTypedArray>;
+  write(storage: Storage, offset: number, data: ArrayLike<number>): void;
+  fill(out: Dense, size: number, value: number): void;
+  /** Strided gather into a compact output of the same dtype. */
+  compact(src: Strided, out: Dense): void;
+  /** Strided scatter of a compact source into `dst` (same dtype). */
+  setitem(dst: Strided, src: Dense): void;
+  setitemScalar(dst: Strided, value: number): void;
+  /** Dtype conversion of `size` elements (bool: nonzero -> 1; float -> int truncates). */
+  cast(src: Dense, out: Dense, size: number): void;
+  unary(op: UnaryOp, a: Dense, out: Dense, size: number): void;
+  binary(op: BinaryOp, a: Dense, b: Dense, out: Dense, size: number): void;
+  /** `op(a[i], s)`, or `op(s, a[i])` when `reversed`. */
+  binaryScalar(op: BinaryOp, a: Dense, s: number, out: Dense, size: number, reversed: boolean): void;
+  /** out[i] = cond[i] ? a[i] : b[i]; cond is bool. */
+  where(cond: Dense, a: Dense, b: Dense, out: Dense, size: number): void;
+  /** Reduces each of `outer` rows of length `size`. */
+  reduce(op: ReduceOp, a: Dense, out: Dense, outer: number, size: number): void;
+  matmul(a: Dense, b: Dense, out: Dense, spec: MatmulSpec): void;
+  /** out[o, j, i] = src[o, index[o, j, i], i]; index is int32 shaped like out. */
+  gather(src: Dense, index: Dense, out: Dense, spec: AxisSpec): void;
+  /** out[o, index[o, j, i], i] += src[o, j, i]. */
+  scatterAdd(out: Dense, index: Dense, src: Dense, spec: AxisSpec): void;
+}
+
+const registry = new Map<string, Backend>();
+let defaultDevice = 'cpu';
+
+/** Registers a backend under its name. */
+export function registerBackend(backend: Backend): void {
+  registry.set(backend.name, backend);
+}
+
+/** The backend for `device`, or a DeviceError listing the available ones. */
+export function getBackend(device: string): Backend {
+  const b = registry.get(device);
+  if (!b) {
+    throw new DeviceError(
+      `device: expected one of ${[...registry.keys()].join(', ')}, got ${JSON.stringify(device)}`,
+    );
+  }
+  return b;
+}
+
+/** Names of the registered backends. */
+export function listDevices(): string[] {
+  return [...registry.keys()];
+}
+
+export function getDefaultDevice(): string {
+  return defaultDevice;
+}
+
+/** Sets the device new tensors are created on when none is given. */
+export function setDefaultDevice(device: string): void {
+  getBackend(device);
+  defaultDevice = device;
+}

@@ -1,0 +1,64 @@
+/**
+ * Elementwise kernel tables of the CPU backend. Each entry is its own loop (not a shared loop
+ * calling a function), so V8 optimizes each one monomorphically. The tables are total over the op
+ * unions: a new op without a kernel does not compile.
+ */
+import type { AnyTypedArray } from '../dtype.js';
+import type { BinaryOp, UnaryOp } from '../backend.js';
+import { erf, roundHalfEven, sigmoid } from './math.js';
+
+type A = AnyTypedArray;
+/** out[oo + i] = f(a[ao + i]) for i < n. */
+export type UnaryLoop = (a: A, ao: number, o: A, oo: number, n: number) => void;
+/** out[oo + i] = f(a[ao + i*as], b[bo + i*bs]) for i < n (as/bs are 0 or 1). */
+export type BinaryLoop = (a: A, ao: number, as: number, b: A, bo: number, bs: number, o: A, oo: number, n: number) => void;
+
+export const UNARY: { [K in UnaryOp]: UnaryLoop } = {
+  neg: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = -a[ao + i]!; },
+  abs: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.abs(a[ao + i]!); },
+  sign: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) { const v = a[ao + i]!; o[oo + i] = v > 0 ? 1 : v < 0 ? -1 : v === 0 ? 0 : v; } },
+  exp: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.exp(a[ao + i]!); },
+  log: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.log(a[ao + i]!); },
+  log1p: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.log1p(a[ao + i]!); },
+  expm1: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.expm1(a[ao + i]!); },
+  sqrt: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.sqrt(a[ao + i]!); },
+  rsqrt: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = 1 / Math.sqrt(a[ao + i]!); },
+  reciprocal: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = 1 / a[ao + i]!; },
+  sin: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.sin(a[ao + i]!); },
+  cos: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.cos(a[ao + i]!); },
+  tanh: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.tanh(a[ao + i]!); },
+  sigmoid: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = sigmoid(a[ao + i]!); },
+  relu: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) { const v = a[ao + i]!; o[oo + i] = v > 0 ? v : v === v ? 0 : v; } },
+  erf: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = erf(a[ao + i]!); },
+  floor: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.floor(a[ao + i]!); },
+  ceil: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.ceil(a[ao + i]!); },
+  round: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = roundHalfEven(a[ao + i]!); },
+  logicalNot: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i] ? 0 : 1; },
+  isnan: (a, ao, o, oo, n) => { for (let i = 0; i < n; i++) { const v = a[ao + i]!; o[oo + i] = v !== v ? 1 : 0; } },
+};
+
+/** max/min propagating NaN as torch.maximum does. */
+function nanMax(x: number, y: number): number {
+  return x !== x || y !== y ? NaN : x > y ? x : y;
+}
+function nanMin(x: number, y: number): number {
+  return x !== x || y !== y ? NaN : x < y ? x : y;
+}
+
+export const BINARY: { [K in BinaryOp]: BinaryLoop } = {
+  add: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as]! + b[bo + i * bs]!; },
+  sub: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as]! - b[bo + i * bs]!; },
+  mul: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as]! * b[bo + i * bs]!; },
+  div: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as]! / b[bo + i * bs]!; },
+  pow: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.pow(a[ao + i * as]!, b[bo + i * bs]!); },
+  maximum: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = nanMax(a[ao + i * as]!, b[bo + i * bs]!); },
+  minimum: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = nanMin(a[ao + i * as]!, b[bo + i * bs]!); },
+  eq: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as] === b[bo + i * bs] ? 1 : 0; },
+  ne: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as] !== b[bo + i * bs] ? 1 : 0; },
+  lt: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as]! < b[bo + i * bs]! ? 1 : 0; },
+  le: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as]! <= b[bo + i * bs]! ? 1 : 0; },
+  gt: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as]! > b[bo + i * bs]! ? 1 : 0; },
+  ge: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as]! >= b[bo + i * bs]! ? 1 : 0; },
+  logicalAnd: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as] && b[bo + i * bs] ? 1 : 0; },
+  logicalOr: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as] || b[bo + i * bs] ? 1 : 0; },
+};
