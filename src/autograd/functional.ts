@@ -7,7 +7,6 @@ import { isFloating } from '../ndarray/dtype.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { withLevel } from './dual.js';
 import { runBackward, seedGrad } from './engine.js';
-import { noGrad } from './mode.js';
 import { Tensor } from './tensor.js';
 import { cast, mul, sum } from '../ops/primitives.js';
 import { shapesEqual } from '../ndarray/shape.js';
@@ -161,7 +160,8 @@ export function gradcheck(
   let worst: GradcheckResult['worst'] = null;
   let maxErr = 0;
   let ok = true;
-  noGrad(() => {
+  // numeric evaluations keep grad mode on: fn may itself differentiate (second-order checks)
+  {
     diff.forEach((x, k) => {
       const base = x.array;
       const data = Float64Array.from(base.dataSync());
@@ -188,7 +188,7 @@ export function gradcheck(
       }
       x.array = base;
     });
-  });
+  }
   const res = { ok, maxError: maxErr, worst };
   if (!ok && opts.raise !== false) {
     const w = worst as GradcheckResult['worst'];

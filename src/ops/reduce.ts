@@ -5,12 +5,13 @@
 import { apply, defineOp, type OpDef } from '../autograd/op.js';
 import { Tensor } from '../autograd/tensor.js';
 import type { ReduceOp } from '../ndarray/backend.js';
-import { reduceNd } from '../ndarray/compute.js';
+import { binaryNd, reduceNd } from '../ndarray/compute.js';
+import { NDArray } from '../ndarray/ndarray.js';
 import { isFloating } from '../ndarray/dtype.js';
 import { normAxes, prod as shapeProd } from '../ndarray/shape.js';
 import { rangeError } from '../errors.js';
-import { add, cast, div, eq, exp, log, logicalAnd, mul, sqrt, sub, where } from './elementwise.js';
-import { expand, reshape } from './shape.js';
+import { add, cast, div, eq, exp, log, mul, sqrt, sub, where } from './elementwise.js';
+import { expand, permute, reshape } from './shape.js';
 import { expectTensor } from './util.js';
 
 /** Reduction dims: a dim, a list of dims, or null/undefined for all. */
@@ -84,17 +85,38 @@ export const reduceOps = {
 };
 
 /**
- * d prod / d x_i = prod_{j != i} x_j, exact with zeros: no zero -> out / x; one zero -> the
- * product of the others at the zero, 0 elsewhere; two or more zeros -> 0.
+ * d prod / d x_i = prod_{j != i} x_j. Without zeros this is out / x (exact to every order). With
+ * zeros (checked on the data, as PyTorch does) it is computed directly as the product over a
+ * matrix whose diagonal is replaced by ones, which stays exact to every order.
  */
 function prodGrad(x: Tensor, out: Tensor, p: RP): Tensor {
-  const isZero = eq(x, 0);
-  const safe = where(isZero, 1, x);
-  const zeros = sumOp_(cast(isZero, 'int32'), { axes: p.axes, keepdim: true });
-  const outK = keep(out, x.shape, p);
-  const nonzeroProd = apply(reduceOps.prod, [safe], { axes: p.axes, keepdim: true });
-  const noZero = div(outK, safe);
-  return where(eq(zeros, 0), noZero, where(logicalAnd(eq(zeros, 1), isZero), nonzeroProd, 0));
+  const hasZero = x.array.size > 0 && reduceNd('min', new Tensor(binaryNdNe(x)).array, null, false).item() === 0;
+  if (!hasZero) return div(keep(out, x.shape, p), x);
+  const nd = x.ndim;
+  const kept = Array.from({ length: nd }, (_, i) => i).filter((i) => !p.axes.includes(i));
+  const perm = [...kept, ...p.axes];
+  const moved = permute(x, perm);
+  const lead = kept.map((i) => x.shape[i]!);
+  const n = shapeProd(p.axes.map((i) => x.shape[i]!));
+  const flatX = reshape(moved, [...lead, 1, n]);
+  const eye = new Tensor(eyeBool(n, x.device));
+  const m = where(eye, 1, expand(flatX, [...lead, n, n]));
+  const excl = apply(reduceOps.prod, [m], { axes: [lead.length + 1], keepdim: false });
+  const back = reshape(excl, moved.shape);
+  const inv = new Array<number>(nd);
+  perm.forEach((a, i) => (inv[a] = i));
+  return permute(back, inv);
+}
+
+/** ne(x, 0) as an NDArray (1 where nonzero). */
+function binaryNdNe(x: Tensor) {
+  return binaryNd('ne', x.array, NDArray.full([], 0, x.dtype, x.device));
+}
+
+function eyeBool(n: number, device: string): NDArray {
+  const data = new Uint8Array(n * n);
+  for (let i = 0; i < n; i++) data[i * n + i] = 1;
+  return NDArray.fromData(data, [n, n], 'bool', device);
 }
 
 function sumOp_(x: Tensor, p: RP): Tensor {

@@ -1,0 +1,53 @@
+/** Shared test helpers: tolerance comparisons and small constructors. */
+import assert from 'node:assert/strict';
+import * as nd from '../src/index.js';
+
+/** Flattens a tensor or nested array to plain numbers. */
+export function flat(x: nd.Tensor | unknown): number[] {
+  if (x instanceof nd.Tensor) return Array.from(x.dataSync(), Number);
+  if (Array.isArray(x)) return (x as unknown[]).flatMap((v) => flat(v));
+  if (typeof x === 'boolean') return [x ? 1 : 0];
+  return [x as number];
+}
+
+/** Asserts elementwise |a - e| <= atol + rtol * |e| (NaN matches NaN, infinities must match). */
+export function assertClose(actual: nd.Tensor | unknown, expected: nd.Tensor | unknown, opts: { atol?: number; rtol?: number; msg?: string } = {}): void {
+  const a = flat(actual);
+  const e = flat(expected);
+  const atol = opts.atol ?? 1e-5;
+  const rtol = opts.rtol ?? 1e-5;
+  assert.equal(a.length, e.length, `${opts.msg ?? ''} length ${a.length} != ${e.length}`);
+  let worst = -1;
+  let worstErr = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = e[i]!;
+    if (Number.isNaN(y) && Number.isNaN(x)) continue;
+    if (!Number.isFinite(y) && x === y) continue;
+    const err = Math.abs(x - y);
+    const tol = atol + rtol * Math.abs(y);
+    if (!(err <= tol)) {
+      if (worst < 0 || err > worstErr || Number.isNaN(err)) {
+        worst = i;
+        worstErr = err;
+      }
+    }
+  }
+  if (worst >= 0) {
+    assert.fail(`${opts.msg ?? 'values differ'}: worst at flat index ${worst}: got ${a[worst]}, expected ${e[worst]} (atol ${atol}, rtol ${rtol})`);
+  }
+}
+
+/** Asserts a tensor's shape. */
+export function assertShape(t: nd.Tensor, shape: readonly number[], msg?: string): void {
+  assert.deepEqual([...t.shape], [...shape], msg);
+}
+
+/** Asserts that `fn` throws `type` with a message matching `re` (the error grammar). */
+export function assertThrows(fn: () => unknown, type: new (...a: never[]) => Error, re: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof type, `expected ${type.name}, got ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
+    assert.match((err as Error).message, re);
+    return true;
+  });
+}
