@@ -19,8 +19,11 @@ function finish(a: NDArray, opts: TensorOptions): Tensor {
 
 function flatten(op: string, data: NestedArray, shape: number[], out: number[], depth: number): void {
   if (Array.isArray(data)) {
-    if (depth === shape.length) shape.push(data.length);
-    else if (shape[depth] !== data.length) {
+    if (depth === shape.length) {
+      // a new innermost dim after scalars were seen at a shallower depth: ragged
+      if (out.length > 0) throw rangeError(op, 'a rectangular nested array', `an array at depth ${depth} where a number was seen before`);
+      shape.push(data.length);
+    } else if (shape[depth] !== data.length) {
       throw rangeError(op, `a rectangular nested array (length ${shape[depth]} at depth ${depth})`, `length ${data.length}`);
     }
     for (const d of data) flatten(op, d, shape, out, depth + 1);
@@ -56,8 +59,10 @@ function inferDType(data: NestedArray | AnyTypedArray): DType {
 export function tensor(data: NestedArray | AnyTypedArray, opts: TensorOptions & { shape?: number[] } = {}): Tensor {
   const dtype = opts.dtype === undefined ? inferDType(data) : checkDType('tensor', opts.dtype);
   if (ArrayBuffer.isView(data)) {
-    const shape = opts.shape ?? [data.length];
-    return finish(NDArray.fromData(data, checkShape('tensor', shape), dtype, opts.device), opts);
+    const shape = checkShape('tensor', opts.shape ?? [data.length]);
+    const n = shape.reduce((p, d) => p * d, 1);
+    if (n !== data.length) throw rangeError('tensor', `data of length ${n} for shape ${fmtShape(shape)}`, `length ${data.length}`);
+    return finish(NDArray.fromData(data, shape, dtype, opts.device), opts);
   }
   const shape: number[] = [];
   const flat: number[] = [];
@@ -110,6 +115,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
     start = 0;
   }
   if (step === 0 || !Number.isFinite(step)) throw rangeError('arange', 'step must be a non-zero finite number', String(step));
+  if (!Number.isFinite(start) || !Number.isFinite(end)) throw rangeError('arange', 'start and end must be finite', `${start} and ${end}`);
   const n = Math.max(0, Math.ceil((end - start) / step));
   const allInt = [start, end, step].every(Number.isInteger);
   const dtype = opts.dtype ?? (allInt ? 'int32' : 'float32');

@@ -5,7 +5,7 @@
 import { fmtShape, rangeError, typeError } from '../errors.js';
 import { isFloating } from '../ndarray/dtype.js';
 import { NDArray } from '../ndarray/ndarray.js';
-import { withLevel } from './dual.js';
+import { activeLevels, withLevel } from './dual.js';
 import { runBackward, seedGrad } from './engine.js';
 import { Tensor } from './tensor.js';
 import { cast, mul, sum } from '../ops/primitives.js';
@@ -70,7 +70,7 @@ export function valueAndGrad(f: (...args: Tensor[]) => Tensor, opts: { argnums?:
       if (!(a instanceof Tensor)) throw typeError('grad', `argument ${i} to be a Tensor`, String(a));
       if (!isFloating(a.dtype)) throw typeError('grad', `argument ${i} of a floating dtype`, a.dtype);
       // keep the caller's graph when differentiating inside a createGraph computation
-      return createGraph && a.requiresGrad ? a : a.detach().requiresGrad_(true);
+      return createGraph && a.requiresGrad ? a : keepTangents(a, a.detach().requiresGrad_(true));
     });
     const out = f(...xs);
     if (!(out instanceof Tensor) || out.size !== 1) {
@@ -78,9 +78,21 @@ export function valueAndGrad(f: (...args: Tensor[]) => Tensor, opts: { argnums?:
     }
     const sel = nums.map((i) => xs[i]!);
     const gs = gradOf(out, sel, { createGraph, allowUnused: true });
-    const value = createGraph ? out : out.detach();
+    const value = createGraph ? out : keepTangents(out, out.detach());
     return [value, typeof opts.argnums === 'number' ? gs[0]! : opts.argnums === undefined && gs.length === 1 ? gs[0]! : gs];
   };
+}
+
+/**
+ * Gives `copy` the forward-mode tangents that `orig` has in the active jvp levels, so that grad(f)
+ * composes with jvp (forward-over-reverse Hessian-vector products).
+ */
+function keepTangents(orig: Tensor, copy: Tensor): Tensor {
+  for (const level of activeLevels()) {
+    const t = level.tangents.get(orig);
+    if (t !== undefined) level.tangents.set(copy, t);
+  }
+  return copy;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { NDArray } from '../ndarray/ndarray.js';
 import { isFloating } from '../ndarray/dtype.js';
-import { fmtShape, internal, rangeError } from '../errors.js';
+import { fmtShape, internal } from '../errors.js';
 import { shapesEqual } from '../ndarray/shape.js';
 import { isGradEnabled, withGradMode } from './mode.js';
 import { Tensor, type GraphNode } from './tensor.js';
@@ -71,7 +71,7 @@ function fitTangent(name: string, t: Tensor, out: Tensor): Tensor {
     try {
       t = t.expand(out.shape);
     } catch {
-      throw rangeError(`${name} (jvp)`, `a tangent of shape ${fmtShape(out.shape)}`, fmtShape(t.shape));
+      throw internal(`${name} jvp returned a tangent of shape ${fmtShape(t.shape)} for an output of shape ${fmtShape(out.shape)}`);
     }
   }
   if (t.dtype !== out.dtype) {

@@ -75,6 +75,7 @@ export function softplus(x: Tensor, opts: { beta?: number; threshold?: number } 
  */
 export function dropout(x: Tensor, p = 0.5, opts: { training?: boolean; generator?: Generator } = {}): Tensor {
   expectTensor('dropout', 'input', x);
+  if (typeof p !== 'number') throw typeError('dropout', 'a numeric probability p', typeof p);
   if (!(p >= 0 && p <= 1)) throw rangeError('dropout', 'a probability p in [0, 1]', String(p));
   if (opts.training === false || p === 0) return x;
   if (p === 1) return mul(x, 0);

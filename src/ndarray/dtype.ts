@@ -32,7 +32,7 @@ export function allocTyped<D extends DType>(dtype: D, n: number): TypedArrayMap[
 export function toTyped(dtype: DType, values: ArrayLike<number>): AnyTypedArray {
   if (dtype === 'bool') {
     const out = new Uint8Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = values[i] ? 1 : 0;
+    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]) !== 0 ? 1 : 0;
     return out;
   }
   return new CTORS[dtype](values);

@@ -5,7 +5,7 @@
 import { fmtShape, rangeError, typeError } from '../errors.js';
 import { getBackend, getDefaultDevice, type Backend, type Storage } from './backend.js';
 import { type AnyTypedArray, type DType } from './dtype.js';
-import { compactStrides, inferShape, normAxis, prod, type Shape } from './shape.js';
+import { compactStrides, inferShape, normAxis, prod, shapesEqual, type Shape } from './shape.js';
 
 /** One entry of a basic index: start/stop/step slice (PyTorch/NumPy semantics, negatives wrap). */
 export interface SliceSpec {
@@ -42,6 +42,7 @@ export class NDArray {
   /** A compact array filled with `value`. */
   static full(shape: Shape, value: number, dtype: DType = 'float32', device?: string): NDArray {
     const a = NDArray.empty(shape, dtype, device);
+    if (dtype === 'bool') value = value !== 0 ? 1 : 0; // nonzero (NaN included) is true
     if (value !== 0 || a.backend.name !== 'cpu') a.backend.fill(a, a.size, value);
     return a;
   }
@@ -110,9 +111,19 @@ export class NDArray {
     return this.asStrided(s, compactStrides(s));
   }
 
-  /** Reshape: a view when compact, otherwise a compact copy first. */
+  /**
+   * Reshape: a view when compact or when only size-1 dims are added/removed (squeeze, unsqueeze,
+   * integer indexing of any view), otherwise a compact copy first.
+   */
   reshape(shape: readonly number[]): NDArray {
     const s = inferShape('reshape', shape, this.size, this.shape);
+    if (!this.isCompact()) {
+      const keptStrides = this.strides.filter((_, i) => this.shape[i] !== 1);
+      if (shapesEqual(this.shape.filter((d) => d !== 1), s.filter((d) => d !== 1))) {
+        let k = 0;
+        return this.asStrided(s, s.map((d) => (d === 1 ? 0 : keptStrides[k++]!)));
+      }
+    }
     const c = this.compact();
     return c.asStrided(s, compactStrides(s));
   }
@@ -177,8 +188,9 @@ export class NDArray {
   flip(axes: readonly number[]): NDArray {
     const strides = this.strides.slice();
     let offset = this.offset;
-    for (const a0 of axes) {
-      const a = normAxis('flip', a0, this.ndim);
+    const norm = axes.map((a0) => normAxis('flip', a0, this.ndim));
+    if (new Set(norm).size !== norm.length) throw rangeError('flip', 'dims must not repeat', fmtShape(axes));
+    for (const a of norm) {
       if (this.shape[a]! > 0) offset += (this.shape[a]! - 1) * strides[a]!;
       strides[a] = -strides[a]!;
     }
@@ -228,7 +240,7 @@ export class NDArray {
   /** Writes `value` (an array broadcastable to this view, or a scalar) into this view in place. */
   assign(value: NDArray | number): void {
     if (typeof value === 'number') {
-      this.backend.setitemScalar(this, value);
+      this.backend.setitemScalar(this, this.dtype === 'bool' ? (value !== 0 ? 1 : 0) : value);
       return;
     }
     if (value.device !== this.device) {
@@ -281,6 +293,9 @@ export class NDArray {
 export function resolveSlice(sp: SliceSpec, n: number): { start: number; step: number; length: number } {
   const step = sp.step ?? 1;
   if (!Number.isInteger(step) || step === 0) throw rangeError('slice', 'step must be a non-zero integer', String(step));
+  for (const b of [sp.start, sp.stop]) {
+    if (b != null && !Number.isInteger(b)) throw typeError('slice', 'start and stop must be integers or null', String(b));
+  }
   const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
   let start: number;
   let stop: number;

@@ -2,7 +2,6 @@
 import { apply, defineOp, type OpDef } from '../autograd/op.js';
 import { Tensor } from '../autograd/tensor.js';
 import { gatherNd, scatterAddNd } from '../ndarray/compute.js';
-import { NDArray } from '../ndarray/ndarray.js';
 import { normAxis } from '../ndarray/shape.js';
 import { fmtShape, rangeError, typeError } from '../errors.js';
 import { cast, eq, ge, le, sub, where } from './elementwise.js';
@@ -61,6 +60,10 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   if (index.ndim > 1) throw rangeError('indexSelect', 'a 0-D or 1-D index', fmtShape(index.shape));
   const d = normAxis('indexSelect', dim, x.ndim);
   const n = index.size;
+  const size = x.shape[d]!;
+  for (const v of index.dataSync()) {
+    if (v < 0 || v >= size) throw rangeError('indexSelect', `index values in [0, ${size - 1}] for dim ${d}`, String(v));
+  }
   const shape = x.shape.map((s, i) => (i === d ? n : s));
   const idxShape = x.shape.map((_, i) => (i === d ? n : 1));
   const full = new Tensor(reshape(index, idxShape).array.broadcastTo(shape));
@@ -114,4 +117,3 @@ export function triu(x: Tensor, diagonal = 0): Tensor {
   return where(triMask('triu', x, diagonal, false), x, 0);
 }
 
-export { expand, NDArray };

@@ -6,8 +6,8 @@
  */
 import { Tensor } from '../autograd/tensor.js';
 import { isGradEnabled } from '../autograd/mode.js';
-import type { NDArray, SliceSpec } from '../ndarray/ndarray.js';
-import { GraphError, rangeError, typeError } from '../errors.js';
+import { NDArray, type SliceSpec } from '../ndarray/ndarray.js';
+import { fmtShape, GraphError, rangeError, typeError } from '../errors.js';
 import { indexSelect } from './index_ops.js';
 import { reshape, slice } from './shape.js';
 import { describe } from './util.js';
@@ -86,11 +86,26 @@ export function getItem(x: Tensor, ...items: Index[]): Tensor {
   y = reshape(y, shape);
   if (p.tensorIndex) {
     const pos = p.outDims.indexOf(p.tensorIndex.srcDim);
-    const idx = p.tensorIndex.index;
+    const idx = wrapIndex(p.tensorIndex.index, y.shape[pos]!, p.tensorIndex.srcDim);
     const flat = indexSelect(y, pos, reshape(idx, [idx.size]));
     y = reshape(flat, [...flat.shape.slice(0, pos), ...idx.shape, ...flat.shape.slice(pos + 1)]);
   }
   return y;
+}
+
+/** Negative entries of an int32 index count from the end (PyTorch); out-of-range ones throw. */
+function wrapIndex(idx: Tensor, n: number, dim: number): Tensor {
+  const vals = idx.dataSync();
+  let wrap = false;
+  for (let i = 0; i < vals.length; i++) {
+    const v = vals[i]!;
+    if (v < -n || v >= n) throw rangeError('getitem', `index values in [${-n}, ${n - 1}] for dim ${dim} of size ${n}`, String(v));
+    if (v < 0) wrap = true;
+  }
+  if (!wrap) return idx;
+  const w = new Int32Array(vals.length);
+  for (let i = 0; i < vals.length; i++) w[i] = vals[i]! < 0 ? vals[i]! + n : vals[i]!;
+  return new Tensor(NDArray.fromData(w, idx.shape, 'int32', idx.device));
 }
 
 /** The NDArray view selected by `items` (no tensor indices). */
@@ -113,6 +128,17 @@ export function setItem(x: Tensor, items: readonly Index[], value: Tensor | numb
   }
   const v = viewOf(x.array, items);
   if (typeof value === 'number') v.assign(value);
-  else if (value instanceof Tensor) v.assign(value.array);
+  else if (value instanceof Tensor) {
+    // leading size-1 dims of the value beyond the selection's rank are dropped (as PyTorch)
+    let a = value.array;
+    let k = 0;
+    while (k < a.ndim - v.ndim && a.shape[k] === 1) k++;
+    if (k > 0) a = a.squeeze(Array.from({ length: k }, (_, i) => i));
+    const off = v.ndim - a.ndim;
+    if (off < 0 || a.shape.some((d, i) => d !== 1 && d !== v.shape[off + i])) {
+      throw rangeError('setitem', `a value broadcastable to the selection's shape ${fmtShape(v.shape)}`, fmtShape(value.shape));
+    }
+    v.assign(a);
+  }
   else throw typeError('setitem', 'a Tensor or a number', describe(value));
 }

@@ -11,7 +11,7 @@ import { broadcastShapes, inferShape, normAxis, shapesEqual } from '../ndarray/s
 import { fmtShape, rangeError, typeError } from '../errors.js';
 import { reduceOps } from './reduce.js';
 import { cast } from './elementwise.js';
-import { promote, expectTensor, zerosLikeT } from './util.js';
+import { describe, promote, expectTensor, zerosLikeT } from './util.js';
 
 // ---------------------------------------------------------------- reshape / permute / expand
 
@@ -57,7 +57,7 @@ export const permuteOp: OpDef<{ axes: number[] }> = defineOp<{ axes: number[] }>
 /** Reorders dims (a view). */
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
   expectTensor('permute', 'input', x);
-  if (axes.length !== x.ndim) throw rangeError('permute', `${x.ndim} dims`, fmtShape(axes));
+  if (axes.length !== x.ndim) throw rangeError('permute', `dims of length ${x.ndim}`, fmtShape(axes));
   const norm = axes.map((a) => normAxis('permute', a, x.ndim));
   if (new Set(norm).size !== norm.length) throw rangeError('permute', 'a permutation of the dims', fmtShape(axes));
   if (norm.every((a, i) => a === i)) return x;
@@ -89,9 +89,14 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const off = shape.length - x.ndim;
   if (off < 0) throw rangeError('expand', `a shape of at least ${x.ndim} dims`, fmtShape(shape));
   const s = shape.map((d, i) => (d === -1 && i >= off ? x.shape[i - off]! : d));
+  if (s.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw rangeError('expand', 'sizes that are non-negative integers (-1 only for existing dims)', fmtShape(shape));
+  }
   if (shapesEqual(s, x.shape)) return x;
-  broadcastShapes('expand', x.shape, s);
-  x.array.broadcastTo(s);
+  // each existing dim must equal the target or be 1 (broadcastShapes alone would also accept shrinking)
+  if (!shapesEqual(broadcastShapes('expand', x.shape, s), s)) {
+    throw rangeError('expand', `a shape that ${fmtShape(x.shape)} can expand to`, fmtShape(shape));
+  }
   return apply(expandOp, [x], { shape: s });
 }
 
@@ -254,7 +259,7 @@ export const catOp: OpDef<{ axis: number }> = defineOp<{ axis: number }>({
 
 /** Concatenates along `dim`; shapes must match elsewhere; dtypes promote. */
 export function cat(xs: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(xs) || xs.length === 0) throw typeError('cat', 'a non-empty array of tensors', String(xs));
+  if (!Array.isArray(xs) || xs.length === 0) throw typeError('cat', 'a non-empty array of tensors', Array.isArray(xs) ? 'an empty array' : describe(xs));
   xs.forEach((x, i) => expectTensor('cat', `tensors[${i}]`, x));
   const first = xs[0]!;
   const axis = normAxis('cat', dim, first.ndim);
@@ -270,7 +275,7 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
 
 /** Stacks along a new dim. */
 export function stack(xs: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(xs) || xs.length === 0) throw typeError('stack', 'a non-empty array of tensors', String(xs));
+  if (!Array.isArray(xs) || xs.length === 0) throw typeError('stack', 'a non-empty array of tensors', Array.isArray(xs) ? 'an empty array' : describe(xs));
   const first = xs[0]!;
   xs.forEach((x, i) => {
     expectTensor('stack', `tensors[${i}]`, x);
@@ -282,7 +287,11 @@ export function stack(xs: readonly Tensor[], dim = 0): Tensor {
 
 /** The slice [start, start + length) along `dim` (torch.narrow). */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  expectTensor('narrow', 'input', x);
   const d = normAxis('narrow', dim, x.ndim);
+  if (!Number.isInteger(start) || !Number.isInteger(length)) {
+    throw typeError('narrow', 'integer start and length', `start ${start}, length ${length}`);
+  }
   if (start < 0 || length < 0 || start + length > x.shape[d]!) {
     throw rangeError('narrow', `start and length within dim ${d} of size ${x.shape[d]}`, `start ${start}, length ${length}`);
   }
@@ -305,6 +314,7 @@ export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Te
     if (n === 0) list = [0];
   } else {
     list = sizes.slice();
+    if (list.some((v) => !Number.isInteger(v) || v < 0)) throw rangeError('split', 'non-negative integer sizes', fmtShape(list));
     const total = list.reduce((a, b) => a + b, 0);
     if (total !== n) throw rangeError('split', `sizes summing to ${n} (dim ${d})`, `sum ${total}`);
   }

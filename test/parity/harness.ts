@@ -129,11 +129,20 @@ export function gradcheckCase(c: Case, fn: (xs: nd.Tensor[], p: any) => nd.Tenso
   // second order: h(x) = <vjp_f(x, v), w> is a scalar whose gradient is the HVP-like term
   const v = dec(c.cotangent!, { dtype: 'float64' });
   const ws = c.w!.map((w) => dec(w, { dtype: 'float64' }));
-  const h = (...fx: nd.Tensor[]) => {
+  const h = (...fx: nd.Tensor[]): nd.Tensor => {
     const out = call(fx);
     if (!out.requiresGrad) return nd.zeros([], { dtype: 'float64' });
     const gs = nd.autograd.grad(out, fx.filter((t) => t.requiresGrad), { gradOutputs: v, createGraph: true, allowUnused: true });
     return gs.map((g, i) => nd.sum(nd.mul(g, ws[i]!))).reduce((a, b) => nd.add(a, b));
   };
   nd.autograd.gradcheck(h, floats, { ...opts, atol: 1e-5, rtol: 1e-3 });
+  // forward mode against central differences along the tangent direction
+  if (c.tangents) {
+    const ts = c.tangents.map((t) => dec(t, { dtype: 'float64' }));
+    const [, jt] = nd.autograd.jvp((...fx) => call(fx), floats.map((x) => x.detach()), ts);
+    const eps = 1e-6;
+    const shifted = (sgn: number) => call(floats.map((x, i) => nd.add(x.detach(), nd.mul(ts[i]!, sgn * eps))));
+    const numeric = nd.div(nd.sub(shifted(1), shifted(-1)), 2 * eps);
+    assertClose(jt, numeric, { atol: 1e-6, rtol: 1e-4, msg: `${c.id}: jvp vs finite differences` });
+  }
 }

@@ -139,7 +139,7 @@ export const cpuBackend: Backend = {
   },
   write(s, offset, data) {
     const a = arr(s);
-    if (s.dtype === 'bool') for (let i = 0; i < data.length; i++) a[offset + i] = data[i] ? 1 : 0;
+    if (s.dtype === 'bool') for (let i = 0; i < data.length; i++) a[offset + i] = Number(data[i]) !== 0 ? 1 : 0;
     else a.set(data, offset);
   },
   fill(out, size, value) {
@@ -177,7 +177,7 @@ export const cpuBackend: Backend = {
     const ao = src.offset;
     const oo = out.offset;
     if (out.storage.dtype === 'bool') {
-      for (let i = 0; i < size; i++) o[oo + i] = a[ao + i] ? 1 : 0;
+      for (let i = 0; i < size; i++) o[oo + i] = a[ao + i] !== 0 ? 1 : 0; // NaN is nonzero: true
     } else if (out.storage.dtype === 'int32') {
       for (let i = 0; i < size; i++) o[oo + i] = Math.trunc(a[ao + i]!);
     } else {
