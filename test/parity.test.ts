@@ -29,7 +29,7 @@ for (const mod of fixtureModules()) {
         checkCase(c, fn!);
       });
       if (c.grads && c.gradcheck !== false && c.inputs.some((e) => e.dtype.startsWith('float'))) {
-        test(`${c.id} float64 gradcheck (1st and 2nd order)`, () => gradcheckCase(c, fn!));
+        test(`${c.id} float64 finite differences (vjp, 2nd order, jvp)`, () => gradcheckCase(c, fn!));
       }
     }
   });

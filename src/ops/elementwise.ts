@@ -206,7 +206,13 @@ function toOperand(x: TensorLike, dtype: DType, device: string): Tensor {
 function binary(name: BinaryName, a: TensorLike, b: TensorLike): Tensor {
   let dt = promote(name, [a, b]);
   if (name === 'div' && !isFloating(dt)) dt = 'float32';
-  if (dt === 'bool' && name !== 'maximum' && name !== 'minimum') dt = 'int32';
+  if (dt === 'bool') {
+    // PyTorch: bool + bool is logical or, bool * bool logical and, bool - bool an error
+    if (name === 'add') return logicalOr(a, b);
+    if (name === 'mul') return logicalAnd(a, b);
+    if (name === 'sub') throw typeError('sub', 'numeric operands (subtracting bool tensors is not supported; use logicalNot or ne)', 'two bool operands');
+    if (name === 'pow') dt = 'int32';
+  }
   const dev = deviceOf([a, b]);
   return apply(binaryOps[name], [toOperand(a, dt, dev), toOperand(b, dt, dev)], undefined);
 }
