@@ -63,7 +63,11 @@ export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor
       if (node === null || t.retainsGrad) {
         if (opts.accumulate && t.requiresGrad) {
           const gv = opts.createGraph ? g : g.detach();
-          t.grad = t.grad ? (opts.createGraph ? add(t.grad, gv) : add(t.grad, gv).detach()) : gv;
+          // a first gradient gets its own storage: g may be the caller's seed or shared with
+          // another input's gradient (add's vjp passes g through), and .grad may be written in place
+          t.grad = t.grad
+            ? (opts.createGraph ? add(t.grad, gv) : add(t.grad, gv).detach())
+            : opts.createGraph ? gv : new Tensor(gv.array.clone());
         }
         if (node === null) continue;
       }
