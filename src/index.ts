@@ -21,6 +21,7 @@ export * from './ops/primitives.js';
 export { getItem, setItem } from './ops/indexing.js';
 export type { Index } from './ops/indexing.js';
 export * from './functional/activation.js';
+export * from './functional/conv.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.js';
 export { grad, valueAndGrad } from './autograd/functional.js';
 export { Generator, manualSeed, rand, randn, defaultGenerator } from './random.js';

@@ -1,4 +1,7 @@
 /** Op tables of further fixture modules (tools/cases/<module>.py -> test/parity/<module>_ops.ts). */
 import type { OpTable } from './harness.js';
+import { NN_OPS } from './nn_ops.js';
 
-export const TABLES: Record<string, OpTable> = {};
+export const TABLES: Record<string, OpTable> = {
+  nn: NN_OPS,
+};
