@@ -48,6 +48,21 @@ function extremeMask(x: Tensor, out: Tensor, p: RP): { mask: Tensor; count: Tens
   return { mask, count: sumOp_(mask, { axes: p.axes, keepdim: true }) };
 }
 
+/** max/min: the gradient goes to the elements equal to the extreme, split evenly on ties. */
+function extremeDef(name: 'max' | 'min') {
+  return reduceDef(
+    name,
+    (g, x, out, p) => {
+      const { mask, count } = extremeMask(x, out, p);
+      return div(mul(keep(g, x.shape, p), mask), count);
+    },
+    (t, x, out, p) => {
+      const { mask, count } = extremeMask(x, out, p);
+      return reshape(div(sumOp_(mul(t, mask), { axes: p.axes, keepdim: true }), count), out.shape);
+    },
+  );
+}
+
 export const reduceOps = {
   sum: reduceDef(
     'sum',
@@ -55,28 +70,9 @@ export const reduceOps = {
     (t, _x, _o, p) => sumOp_(t, p),
   ),
   /** Gradient split evenly among tied maxima (torch.amax / torch.max without dim). */
-  max: reduceDef(
-    'max',
-    (g, x, out, p) => {
-      const { mask, count } = extremeMask(x, out, p);
-      return div(mul(keep(g, x.shape, p), mask), count);
-    },
-    (t, x, out, p) => {
-      const { mask, count } = extremeMask(x, out, p);
-      return reshape(div(sumOp_(mul(t, mask), { axes: p.axes, keepdim: true }), count), out.shape);
-    },
-  ),
-  min: reduceDef(
-    'min',
-    (g, x, out, p) => {
-      const { mask, count } = extremeMask(x, out, p);
-      return div(mul(keep(g, x.shape, p), mask), count);
-    },
-    (t, x, out, p) => {
-      const { mask, count } = extremeMask(x, out, p);
-      return reshape(div(sumOp_(mul(t, mask), { axes: p.axes, keepdim: true }), count), out.shape);
-    },
-  ),
+  max: extremeDef('max'),
+  /** Gradient split evenly among tied minima (torch.amin). */
+  min: extremeDef('min'),
   prod: reduceDef(
     'prod',
     (g, x, out, p) => mul(keep(g, x.shape, p), prodGrad(x, out, p)),
