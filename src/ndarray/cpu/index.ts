@@ -3,10 +3,22 @@
  * other backend is tested against and runs anywhere (no Node-only imports).
  */
 import { allocTyped, type AnyTypedArray, type DType } from '../dtype.js';
-import type { AxisSpec, Backend, Dense, MatmulSpec, ReduceOp, Storage, Strided } from '../backend.js';
+import type { AxisSpec, Backend, BinaryOp, Dense, MatmulSpec, ReduceOp, Storage, Strided } from '../backend.js';
 import { internal } from '../../errors.js';
 import { BINARY, UNARY } from './elementwise.js';
 import { gemm } from './matmul.js';
+import {
+  addScalarF32, divScalarF32, mulScalarF32, rdivScalarF32, rsubScalarF32, subScalarF32, sumRowsF32,
+} from './fast_f32.js';
+
+type ScalarLoopF32 = (a: Float32Array, ao: number, s: number, o: Float32Array, oo: number, n: number) => void;
+/** float32 fast paths of binaryScalar: [op(a, s), op(s, a)]. */
+const SCALAR_F32: Partial<Record<BinaryOp, readonly [ScalarLoopF32, ScalarLoopF32]>> = {
+  add: [addScalarF32, addScalarF32],
+  sub: [subScalarF32, rsubScalarF32],
+  mul: [mulScalarF32, mulScalarF32],
+  div: [divScalarF32, rdivScalarF32],
+};
 
 /** CPU storage: a typed array. */
 export class CpuStorage implements Storage {
@@ -59,6 +71,10 @@ function forEachRow(
 
 const REDUCE: { [K in ReduceOp]: (a: AnyTypedArray, ao: number, o: AnyTypedArray, outer: number, size: number) => void } = {
   sum: (a, ao, o, outer, size) => {
+    if (a instanceof Float32Array && (o instanceof Float32Array || o instanceof Float64Array)) {
+      sumRowsF32(a, ao, o, outer, size);
+      return;
+    }
     for (let r = 0; r < outer; r++) {
       let s = 0;
       const base = ao + r * size;
@@ -191,6 +207,13 @@ export const cpuBackend: Backend = {
     BINARY[op](arr(a.storage), a.offset, 1, arr(b.storage), b.offset, 1, arr(out.storage), out.offset, size);
   },
   binaryScalar(op, a, s, out, size, reversed) {
+    const A = arr(a.storage);
+    const O = arr(out.storage);
+    const fast = SCALAR_F32[op];
+    if (fast && A instanceof Float32Array && O instanceof Float32Array) {
+      fast[reversed ? 1 : 0](A, a.offset, s, O, out.offset, size);
+      return;
+    }
     const sc = new Float64Array(1);
     sc[0] = s;
     if (reversed) BINARY[op](sc, 0, 0, arr(a.storage), a.offset, 1, arr(out.storage), out.offset, size);
