@@ -27,3 +27,6 @@ export { grad, valueAndGrad } from './autograd/functional.js';
 export { Generator, manualSeed, rand, randn, defaultGenerator } from './random.js';
 export { GraphError, DeviceError } from './errors.js';
 export * as autograd from './autograd/public.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * from './io/index.js';

@@ -157,3 +157,8 @@ export function bernoulliMask(shape: readonly number[], p: number, opts: RandomO
   if (!(p >= 0 && p <= 1)) throw rangeError('bernoulli', 'a probability in [0, 1]', String(p));
   return make(shape, opts, (g, n) => Float64Array.from({ length: n }, () => (g.nextUniform('float64') < p ? 1 : 0)), 'bernoulli');
 }
+
+/** Uniform on [low, high) (the building block of initializers). */
+export function uniformTensor(shape: readonly number[], low: number, high: number, opts: RandomOptions = {}): Tensor {
+  return make(shape, opts, (g, n, d) => Float64Array.from({ length: n }, () => low + (high - low) * g.nextUniform(d)), 'uniform');
+}

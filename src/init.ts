@@ -1,0 +1,2 @@
+/** nn.init: initializers (being written). */
+export {};

@@ -1,0 +1,2 @@
+/** safetensors and checkpoints (being written). */
+export {};

@@ -1,0 +1,116 @@
+/** Containers: Sequential, ModuleList, ModuleDict (children under '0', '1', ... or names). */
+import { Module } from './module.js';
+import { rangeError, typeError } from '../errors.js';
+
+function checkModule(op: string, m: unknown, i: number | string): Module {
+  if (!(m instanceof Module)) throw typeError(op, `a Module at ${i}`, m === null ? 'null' : typeof m);
+  return m;
+}
+
+/** Runs its children in order, feeding each output to the next. */
+export class Sequential extends Module {
+  [index: number]: Module;
+  private _length = 0;
+
+  constructor(...modules: Module[]) {
+    super();
+    modules.forEach((m) => this.append(m));
+  }
+
+  append(m: Module): this {
+    this[this._length] = checkModule('Sequential', m, this._length);
+    this._length++;
+    return this;
+  }
+
+  get length(): number {
+    return this._length;
+  }
+
+  /** The i-th child (negative indices count from the end). */
+  at(i: number): Module {
+    const j = i < 0 ? i + this._length : i;
+    if (!Number.isInteger(j) || j < 0 || j >= this._length) {
+      throw rangeError('Sequential', `an index in [${-this._length}, ${this._length - 1}]`, String(i));
+    }
+    return this[j]!;
+  }
+
+  forward(x: unknown): unknown {
+    let y = x;
+    for (let i = 0; i < this._length; i++) y = (this[i]!.forward as (a: unknown) => unknown)(y);
+    return y;
+  }
+
+  [Symbol.iterator](): Iterator<Module> {
+    let i = 0;
+    return { next: () => (i < this._length ? { value: this[i++]!, done: false } : { value: undefined, done: true }) };
+  }
+}
+
+/** A list of modules whose parameters are registered (no forward of its own). */
+export class ModuleList extends Module {
+  [index: number]: Module;
+  private _length = 0;
+
+  constructor(modules: Module[] = []) {
+    super();
+    modules.forEach((m) => this.append(m));
+  }
+
+  append(m: Module): this {
+    this[this._length] = checkModule('ModuleList', m, this._length);
+    this._length++;
+    return this;
+  }
+
+  get length(): number {
+    return this._length;
+  }
+
+  at(i: number): Module {
+    const j = i < 0 ? i + this._length : i;
+    if (!Number.isInteger(j) || j < 0 || j >= this._length) {
+      throw rangeError('ModuleList', `an index in [${-this._length}, ${this._length - 1}]`, String(i));
+    }
+    return this[j]!;
+  }
+
+  forward(): never {
+    throw typeError('ModuleList', 'a container to iterate, not to call', 'forward()');
+  }
+
+  [Symbol.iterator](): Iterator<Module> {
+    let i = 0;
+    return { next: () => (i < this._length ? { value: this[i++]!, done: false } : { value: undefined, done: true }) };
+  }
+}
+
+/** A dictionary of named modules whose parameters are registered. */
+export class ModuleDict extends Module {
+  [name: string]: unknown;
+
+  constructor(modules: Record<string, Module> = {}) {
+    super();
+    for (const [k, m] of Object.entries(modules)) this.set(k, m);
+  }
+
+  set(name: string, m: Module): this {
+    if (name in Module.prototype || name === 'training') throw rangeError('ModuleDict', 'a key that is not a Module member', JSON.stringify(name));
+    this[name] = checkModule('ModuleDict', m, name);
+    return this;
+  }
+
+  get(name: string): Module | undefined {
+    const v = this[name];
+    return v instanceof Module ? v : undefined;
+  }
+
+  keys(): string[] {
+    return this.namedChildren().map(([k]) => k);
+  }
+
+  forward(): never {
+    throw typeError('ModuleDict', 'a container to index, not to call', 'forward()');
+  }
+}
