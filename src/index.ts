@@ -22,11 +22,31 @@ export { getItem, setItem } from './ops/indexing.js';
 export type { Index } from './ops/indexing.js';
 export * from './functional/activation.js';
 export * from './functional/conv.js';
+export { scaledDotProductAttention, attentionWithWeights, type AttentionOptions } from './functional/attention.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.js';
 export { grad, valueAndGrad } from './autograd/functional.js';
-export { Generator, manualSeed, rand, randn, defaultGenerator } from './random.js';
+export {
+  Generator,
+  manualSeed,
+  seed,
+  initialSeed,
+  getRngState,
+  setRngState,
+  rand,
+  randn,
+  randint,
+  randperm,
+  bernoulli,
+  normal,
+  normal_,
+  uniform_,
+  truncNormal,
+  defaultGenerator,
+} from './random.js';
+export type { RandomOptions, FillOptions } from './random.js';
 export { GraphError, DeviceError } from './errors.js';
 export * as autograd from './autograd/public.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * from './io/index.js';
+export * as models from './models/index.js';
