@@ -5,7 +5,8 @@ Run with Debian's python3-torch:  /usr/bin/python3 tools/gen_fixtures.py
 Each case module defines CASES (a list of dicts) and TORCH (op name -> fn(inputs, params)).
 A case: {"id", "op", "inputs": [(shape, dist, dtype?)...], "params": {...}}.
 Input dists: normal, pos (0.5..2), unit (-0.9..0.9), distinct (a permutation of spaced values:
-no ties), zeros_some (normal with some exact zeros), int:lo:hi (int32), bool.
+no ties), zeros_some (normal with some exact zeros), int:lo:hi (int32), bool, mask (bool with
+the last dim's index 0 False, so no attention row is fully masked).
 For every case the fixture holds the inputs, the output, a random cotangent v and the gradient
 of every float input, random tangents and the jvp, and a second-order term: the gradient of
 sum_i <grad_i, w_i> for random w (a Hessian-vector product through the vjp).
@@ -33,6 +34,10 @@ def make_input(spec, gen):
         return torch.randint(int(lo), int(hi), tuple(shape), generator=gen, dtype=torch.int64).to(torch.int32)
     if dist == 'bool':
         return torch.rand(tuple(shape), generator=gen) > 0.5
+    if dist == 'mask':  # attention mask: random bool, but index 0 of the last dim never masked
+        m = torch.rand(tuple(shape), generator=gen) > 0.5
+        m[..., 0] = False
+        return m
     if dist == 'normal':
         x = torch.randn(tuple(shape), generator=gen, dtype=torch.float64)
     elif dist == 'pos':

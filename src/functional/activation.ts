@@ -7,7 +7,7 @@ import { isFloating } from '../ndarray/dtype.js';
 import { normAxis } from '../ndarray/shape.js';
 import { rangeError, typeError } from '../errors.js';
 import {
-  abs, add, cast, div, erf, exp, gt, log1p, logsumexp, max, mul, relu, sub, tanh, where, pow,
+  add, cast, div, erf, exp, gt, log1p, logsumexp, max, mul, neg, sub, tanh, where, pow,
 } from '../ops/primitives.js';
 import { Tensor as T } from '../autograd/tensor.js';
 import { expectTensor } from '../ops/util.js';
@@ -58,14 +58,20 @@ export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): T
 
 /**
  * Softplus: log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch).
- * Computed as relu(z) + log1p(exp(-|z|)) so that no branch overflows.
+ * Computed from two overflow-free smooth branches, exact to every order.
  */
 export function softplus(x: Tensor, opts: { beta?: number; threshold?: number } = {}): Tensor {
   x = floatInput('softplus', x);
   const beta = opts.beta ?? 1;
   const threshold = opts.threshold ?? 20;
   const z = mul(x, beta);
-  const sp = div(add(relu(z), log1p(exp(mul(abs(z), -1)))), beta);
+  // Two smooth branches, each fed only the inputs it is used for (exp never sees a positive
+  // argument, so no overflow and no 0 * inf in the unselected branch's gradient):
+  // z > 0: z + log1p(exp(-z)); z <= 0: log1p(exp(z)). Exact to every order, also at z = 0.
+  const pos = gt(z, 0);
+  const zp = where(pos, z, 0);
+  const zn = where(pos, 0, z);
+  const sp = div(where(pos, add(zp, log1p(exp(neg(zp)))), log1p(exp(zn))), beta);
   return where(gt(z, threshold), x, sp);
 }
 

@@ -8,5 +8,7 @@ export * from './layers.js';
 export * from './loss.js';
 export * from './recurrent.js';
 export * from './attention.js';
+export * from './transformer.js';
 export * as init from '../init.js';
 export * as functional from './functional.js';
+export * as utils from './utils.js';
