@@ -1,5 +1,6 @@
 /** Containers: Sequential, ModuleList, ModuleDict (children under '0', '1', ... or names). */
 import { Module } from './module.js';
+import type { Tensor } from '../autograd/tensor.js';
 import { rangeError, typeError } from '../errors.js';
 
 function checkModule(op: string, m: unknown, i: number | string): Module {
@@ -36,10 +37,14 @@ export class Sequential extends Module {
     return this[j]!;
   }
 
-  forward(x: unknown): unknown {
-    let y = x;
-    for (let i = 0; i < this._length; i++) y = (this[i]!.forward as (a: unknown) => unknown)(y);
-    return y;
+  /** Feeds `x` through every child in order (typed for the usual tensor-in, tensor-out case). */
+  forward(x: Tensor): Tensor {
+    let y: unknown = x;
+    for (let i = 0; i < this._length; i++) {
+      const m = this[i]!;
+      y = (m.forward as (a: unknown) => unknown).call(m, y);
+    }
+    return y as Tensor;
   }
 
   [Symbol.iterator](): Iterator<Module> {
