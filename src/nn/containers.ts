@@ -8,18 +8,19 @@ function checkModule(op: string, m: unknown, i: number | string): Module {
   return m;
 }
 
-/** Runs its children in order, feeding each output to the next. */
-export class Sequential extends Module {
+/** Shared base of Sequential and ModuleList: children registered under '0', '1', ... */
+abstract class IndexedModules extends Module {
   [index: number]: Module;
   private _length = 0;
 
-  constructor(...modules: Module[]) {
+  constructor(private readonly kind: string, modules: readonly Module[]) {
     super();
     modules.forEach((m) => this.append(m));
   }
 
+  /** Adds a module at the end. */
   append(m: Module): this {
-    this[this._length] = checkModule('Sequential', m, this._length);
+    this[this._length] = checkModule(this.kind, m, this._length);
     this._length++;
     return this;
   }
@@ -32,19 +33,9 @@ export class Sequential extends Module {
   at(i: number): Module {
     const j = i < 0 ? i + this._length : i;
     if (!Number.isInteger(j) || j < 0 || j >= this._length) {
-      throw rangeError('Sequential', `an index in [${-this._length}, ${this._length - 1}]`, String(i));
+      throw rangeError(this.kind, `an index in [${-this._length}, ${this._length - 1}]`, String(i));
     }
     return this[j]!;
-  }
-
-  /** Feeds `x` through every child in order (typed for the usual tensor-in, tensor-out case). */
-  forward(x: Tensor): Tensor {
-    let y: unknown = x;
-    for (let i = 0; i < this._length; i++) {
-      const m = this[i]!;
-      y = (m.forward as (a: unknown) => unknown).call(m, y);
-    }
-    return y as Tensor;
   }
 
   [Symbol.iterator](): Iterator<Module> {
@@ -53,41 +44,28 @@ export class Sequential extends Module {
   }
 }
 
+/** Runs its children in order, feeding each output to the next. */
+export class Sequential extends IndexedModules {
+  constructor(...modules: Module[]) {
+    super('Sequential', modules);
+  }
+
+  /** Feeds `x` through every child in order (typed for the usual tensor-in, tensor-out case). */
+  forward(x: Tensor): Tensor {
+    let y: unknown = x;
+    for (const m of this) y = (m.forward as (a: unknown) => unknown).call(m, y);
+    return y as Tensor;
+  }
+}
+
 /** A list of modules whose parameters are registered (no forward of its own). */
-export class ModuleList extends Module {
-  [index: number]: Module;
-  private _length = 0;
-
+export class ModuleList extends IndexedModules {
   constructor(modules: Module[] = []) {
-    super();
-    modules.forEach((m) => this.append(m));
-  }
-
-  append(m: Module): this {
-    this[this._length] = checkModule('ModuleList', m, this._length);
-    this._length++;
-    return this;
-  }
-
-  get length(): number {
-    return this._length;
-  }
-
-  at(i: number): Module {
-    const j = i < 0 ? i + this._length : i;
-    if (!Number.isInteger(j) || j < 0 || j >= this._length) {
-      throw rangeError('ModuleList', `an index in [${-this._length}, ${this._length - 1}]`, String(i));
-    }
-    return this[j]!;
+    super('ModuleList', modules);
   }
 
   forward(): never {
     throw typeError('ModuleList', 'a container to iterate, not to call', 'forward()');
-  }
-
-  [Symbol.iterator](): Iterator<Module> {
-    let i = 0;
-    return { next: () => (i < this._length ? { value: this[i++]!, done: false } : { value: undefined, done: true }) };
   }
 }
 
