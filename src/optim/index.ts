@@ -18,23 +18,9 @@ export type {
 export * as transforms from './transforms.js';
 export { SGD, Adam, AdamW, RMSprop, Adagrad } from './optimizers.js';
 export type { SGDHyper, SGDOptions, AdamHyper, AdamOptions, RMSpropHyper, RMSpropOptions, AdagradHyper, AdagradOptions } from './optimizers.js';
-export {
-  LRScheduler,
-  StepLR,
-  MultiStepLR,
-  ExponentialLR,
-  CosineAnnealingLR,
-  LinearLR,
-  ConstantLR,
-  PolynomialLR,
-  LambdaLR,
-  MultiplicativeLR,
-} from './lr_scheduler.js';
+export * from './schedulers.js';
 export type { AnyOptimizer, Scheduler, SchedulerStateDict, SchedulerOptions, LrLambda } from './lr_scheduler.js';
-export { OneCycleLR } from './one_cycle.js';
 export type { OneCycleOptions } from './one_cycle.js';
-export { SequentialLR, ChainedScheduler } from './sequential.js';
-export { ReduceLROnPlateau } from './plateau.js';
 export type { PlateauOptions } from './plateau.js';
 export { clipGradNorm_, clipGradValue_ } from './clip.js';
 /** PyTorch's namespace for the schedulers (`nd.optim.lrScheduler.StepLR`, as torch.optim.lr_scheduler). */
