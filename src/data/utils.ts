@@ -1,0 +1,2 @@
+/** `nd.utils`: torch.utils counterparts (`nd.utils.data`). */
+export * as data from './index.js';
