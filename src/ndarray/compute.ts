@@ -87,6 +87,17 @@ export function castNd(a: NDArray, dtype: DType): NDArray {
   return a.astype(dtype);
 }
 
+/** True when the batch dims (all but the last two) of `x` are row-major over blocks of `inner`. */
+function batchCompact(x: NDArray, inner: number): boolean {
+  let expect = inner;
+  for (let i = x.ndim - 3; i >= 0; i--) {
+    if (x.shape[i] === 1) continue;
+    if (x.strides[i] !== expect) return false;
+    expect *= x.shape[i]!;
+  }
+  return true;
+}
+
 /** How a matrix operand is laid out for the kernel: compact, or the transpose of compact. */
 function matLayout(x: NDArray): { arr: NDArray; trans: boolean } {
   const nd = x.ndim;
@@ -94,17 +105,8 @@ function matLayout(x: NDArray): { arr: NDArray; trans: boolean } {
   const c = x.shape[nd - 1]!;
   const sr = x.strides[nd - 2]!;
   const sc = x.strides[nd - 1]!;
-  const batchCompact = (inner: number) => {
-    let expect = inner;
-    for (let i = nd - 3; i >= 0; i--) {
-      if (x.shape[i] === 1) continue;
-      if (x.strides[i] !== expect) return false;
-      expect *= x.shape[i]!;
-    }
-    return true;
-  };
-  if ((sc === 1 || c === 1) && (sr === c || r === 1) && batchCompact(r * c)) return { arr: x, trans: false };
-  if ((sr === 1 || r === 1) && (sc === r || c === 1) && batchCompact(r * c) && r > 1 && c > 1) {
+  if ((sc === 1 || c === 1) && (sr === c || r === 1) && batchCompact(x, r * c)) return { arr: x, trans: false };
+  if ((sr === 1 || r === 1) && (sc === r || c === 1) && batchCompact(x, r * c) && r > 1 && c > 1) {
     return { arr: x, trans: true };
   }
   return { arr: x.compact(), trans: false };
@@ -120,23 +122,38 @@ export function matmulNd(a: NDArray, b: NDArray): NDArray {
   const k2 = b.shape[b.ndim - 2]!;
   const n = b.shape[b.ndim - 1]!;
   if (k !== k2) throw rangeError('matmul', 'inner dimensions must match', `${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`);
+  if (a.ndim === 2 && b.ndim === 2) {
+    // plain matrices (the common case): no batch shapes to broadcast
+    const out = NDArray.empty([m, n], a.dtype, a.device);
+    if (m === 0 || n === 0) return out;
+    const A = matLayout(a);
+    const B = matLayout(b);
+    a.backend.matmul(A.arr, B.arr, out, { batch: 1, m, n, k, transA: A.trans, transB: B.trans, strideA: 0, strideB: 0 });
+    return out;
+  }
   const batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batch = prod(batchShape);
   const out = NDArray.empty([...batchShape, m, n], a.dtype, a.device);
   if (out.size === 0) return out;
-  const prep = (x: NDArray, r: number, c: number) => {
-    const xb = x.shape.slice(0, -2);
-    const fullyBroadcast = prod(xb) === 1;
-    const base = fullyBroadcast ? x.asStrided([r, c], x.strides.slice(-2)) : x.broadcastTo([...batchShape, r, c]);
-    const lay = matLayout(base);
-    return { ...lay, stride: fullyBroadcast ? 0 : r * c };
-  };
-  const A = prep(a, m, k);
-  const B = prep(b, k, n);
+  const A = matOperand(a, batchShape, m, k);
+  const B = matOperand(b, batchShape, k, n);
   a.backend.matmul(A.arr, B.arr, out, {
     batch, m, n, k, transA: A.trans, transB: B.trans, strideA: A.stride, strideB: B.stride,
   });
   return out;
+}
+
+/**
+ * One batched operand of matmulNd as the kernel wants it: its layout, and the element stride
+ * between consecutive batch matrices (0 when one matrix is broadcast over the whole batch).
+ */
+function matOperand(
+  x: NDArray, batchShape: readonly number[], r: number, c: number,
+): { arr: NDArray; trans: boolean; stride: number } {
+  const fullyBroadcast = prod(x.shape.slice(0, -2)) === 1;
+  const base = fullyBroadcast ? x.asStrided([r, c], x.strides.slice(-2)) : x.broadcastTo([...batchShape, r, c]);
+  const lay = matLayout(base);
+  return { arr: lay.arr, trans: lay.trans, stride: fullyBroadcast ? 0 : r * c };
 }
 
 function axisSpec(shape: readonly number[], dim: number, idxDim: number) {
