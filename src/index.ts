@@ -50,3 +50,7 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * from './io/index.js';
 export * as models from './models/index.js';
+export * as datasets from './data/datasets.js';
+export * as utils from './data/utils.js';
+export * as transforms from './data/transforms.js';
+export * as train from './train/index.js';
