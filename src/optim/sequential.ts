@@ -65,16 +65,11 @@ export class SequentialLR implements Scheduler {
 
   /** Own fields plus every scheduler's state dict under `schedulers`. */
   stateDict(): SchedulerStateDict {
-    return { ...exportState(this, ['optimizer', 'schedulers']), schedulers: this.schedulers.map((s) => s.stateDict()) };
+    return compositeState(this);
   }
 
   loadStateDict(dict: SchedulerStateDict): void {
-    const { schedulers, ...own } = dict ?? {};
-    if (!Array.isArray(schedulers) || schedulers.length !== this.schedulers.length) {
-      throw rangeError('SequentialLR.loadStateDict', `schedulers with ${this.schedulers.length} state dicts`, String(schedulers));
-    }
-    importState(this, own, 'SequentialLR', ['optimizer', 'schedulers']);
-    this.schedulers.forEach((s, i) => s.loadStateDict(copyPlain(schedulers[i] as SchedulerStateDict)));
+    loadCompositeState(this, 'SequentialLR', dict);
   }
 }
 
@@ -106,15 +101,25 @@ export class ChainedScheduler implements Scheduler {
   }
 
   stateDict(): SchedulerStateDict {
-    return { ...exportState(this, ['optimizer', 'schedulers']), schedulers: this.schedulers.map((s) => s.stateDict()) };
+    return compositeState(this);
   }
 
   loadStateDict(dict: SchedulerStateDict): void {
-    const { schedulers, ...own } = dict ?? {};
-    if (!Array.isArray(schedulers) || schedulers.length !== this.schedulers.length) {
-      throw rangeError('ChainedScheduler.loadStateDict', `schedulers with ${this.schedulers.length} state dicts`, String(schedulers));
-    }
-    importState(this, own, 'ChainedScheduler', ['optimizer', 'schedulers']);
-    this.schedulers.forEach((s, i) => s.loadStateDict(copyPlain(schedulers[i] as SchedulerStateDict)));
+    loadCompositeState(this, 'ChainedScheduler', dict);
   }
+}
+
+/** State of a scheduler made of schedulers: its own fields plus each child's dict. */
+function compositeState(self: { schedulers: readonly LRScheduler[] }): SchedulerStateDict {
+  return { ...exportState(self, ['optimizer', 'schedulers']), schedulers: self.schedulers.map((s) => s.stateDict()) };
+}
+
+/** Inverse of {@link compositeState}, checking the number of child dicts first. */
+function loadCompositeState(self: { schedulers: readonly LRScheduler[] }, name: string, dict: SchedulerStateDict): void {
+  const { schedulers, ...own } = dict ?? {};
+  if (!Array.isArray(schedulers) || schedulers.length !== self.schedulers.length) {
+    throw rangeError(`${name}.loadStateDict`, `schedulers with ${self.schedulers.length} state dicts`, String(schedulers));
+  }
+  importState(self, own, name, ['optimizer', 'schedulers']);
+  self.schedulers.forEach((s, i) => s.loadStateDict(copyPlain(schedulers[i] as SchedulerStateDict)));
 }
