@@ -3,10 +3,9 @@
  */
 import './tensor_methods.js';
 import './autograd/engine.js';
-import { registerBackend } from './ndarray/backend.js';
-import { cpuBackend } from './ndarray/cpu/index.js';
+import { setupBackends } from './platform/setup.js';
 
-registerBackend(cpuBackend);
+await setupBackends();
 
 export { Tensor } from './autograd/tensor.js';
 export type { BackwardOptions } from './autograd/tensor.js';

@@ -20,8 +20,16 @@ const SCALAR_F32: Partial<Record<BinaryOp, readonly [ScalarLoopF32, ScalarLoopF3
   div: [divScalarF32, rdivScalarF32],
 };
 
+/**
+ * Storage whose elements a host typed array holds: the cpu backend's own, and the wasm backend's
+ * (views on WebAssembly memory), so the reference kernels below run on either.
+ */
+export interface HostStorage extends Storage {
+  readonly data: AnyTypedArray;
+}
+
 /** CPU storage: a typed array. */
-export class CpuStorage implements Storage {
+export class CpuStorage implements HostStorage {
   readonly device = 'cpu';
   constructor(readonly dtype: DType, readonly data: AnyTypedArray) {}
   get length(): number {
@@ -30,8 +38,9 @@ export class CpuStorage implements Storage {
 }
 
 function arr(s: Storage): AnyTypedArray {
-  if (!(s instanceof CpuStorage)) throw internal(`cpu backend got storage of device ${s.device}`);
-  return s.data;
+  const data = (s as Partial<HostStorage>).data;
+  if (data === undefined) throw internal(`cpu kernels got storage of device ${s.device} without host data`);
+  return data;
 }
 
 /**

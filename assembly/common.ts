@@ -1,0 +1,34 @@
+// Shared helpers of the WebAssembly kernels (AssemblyScript). Conventions for every kernel:
+// - pointers are byte addresses into the one shared memory; lengths are element counts;
+// - kernels that threads split take two trailing parameters (task: i32, ntasks: i32) and do the
+//   part `task` of `ntasks` (see `part`); the main thread runs task 0, workers the others;
+// - no allocation: kernels use only their arguments and locals (the JS heap owns the memory).
+
+/** a * b + c on four f32 lanes: relaxed (fused) when compiled with relaxed SIMD. */
+// @ts-ignore: decorator
+@inline export function madd4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** a * b + c on two f64 lanes. */
+// @ts-ignore: decorator
+@inline export function madd2(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(f64x2.mul(a, b), c);
+}
+
+/** Start of part `task` of `ntasks` equal parts of [0, n), rounded down to a multiple of `align`. */
+// @ts-ignore: decorator
+@inline export function partStart(n: i32, task: i32, ntasks: i32, align: i32): i32 {
+  if (task >= ntasks) return n;
+  const per = (n + ntasks - 1) / ntasks;
+  const a = ((per + align - 1) / align) * align;
+  const s = a * task;
+  return s < n ? s : n;
+}
+
+/** 1 when the module was compiled with relaxed SIMD. */
+export function relaxedSimd(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}

@@ -1,0 +1,3 @@
+// The WebAssembly kernels of the `wasm` backend (AssemblyScript, compiled by tools/build_wasm.mjs).
+export { relaxedSimd } from './common';
+export * from './fill';

@@ -1,0 +1,199 @@
+/**
+ * The wasm backend's memory: one shared WebAssembly.Memory that the kernels (on every thread) and
+ * the host typed-array views of tensors both address. A caching allocator hands out 64-byte
+ * aligned blocks in size classes (powers of two and 1.5 times them), reuses freed blocks of the
+ * same class, and grows the memory when none is free.
+ *
+ * Lifetime: tensors are garbage collected, so blocks come back through a FinalizationRegistry.
+ * Where the platform offers a forced collection and `cleanupSome` (Node, set up by
+ * src/platform/node.ts), allocating more than `gcEveryBytes` since the last collection runs one
+ * and frees dead blocks synchronously, so a synchronous training loop stays within a flat
+ * footprint; elsewhere (browsers) blocks come back when the engine runs the registry's callbacks.
+ */
+import { DeviceError } from '../../errors.js';
+import { type AnyTypedArray, type DType } from '../dtype.js';
+import type { Storage } from '../backend.js';
+
+/** What the host offers the heap (all optional). */
+export interface HeapPlatform {
+  /** A forced full garbage collection. */
+  gc?: () => void;
+  /** A FinalizationRegistry constructor, preferably one with `cleanupSome`. */
+  FinalizationRegistry?: typeof FinalizationRegistry;
+}
+
+/** Bytes per element of each dtype. */
+export const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+const PAGE = 65536;
+const ALIGN = 64;
+/** The first MiB holds the kernels' static data; the heap starts above it. */
+export const HEAP_BASE = 1 << 20;
+
+/** The size class of a request: 64, then 2^k and 1.5 * 2^k (at most a third wasted). */
+export function sizeClass(bytes: number): number {
+  if (bytes <= ALIGN) return ALIGN;
+  const p = 2 ** Math.ceil(Math.log2(bytes));
+  const mid = (p / 4) * 3;
+  return mid >= bytes && mid % ALIGN === 0 ? mid : p;
+}
+
+type Held = readonly [ptr: number, cls: number];
+interface CleanupRegistry extends FinalizationRegistry<Held> {
+  cleanupSome?: () => void;
+}
+
+/** Storage of the wasm backend: `length` elements at byte address `ptr` of the shared memory. */
+export class WasmStorage implements Storage {
+  readonly device = 'wasm';
+  /** A view on the shared memory (stays valid when the memory grows: shared buffers never detach). */
+  readonly data: AnyTypedArray;
+  constructor(readonly dtype: DType, readonly length: number, readonly ptr: number, buffer: SharedArrayBuffer | ArrayBuffer) {
+    switch (dtype) {
+      case 'float32': this.data = new Float32Array(buffer, ptr, length); break;
+      case 'float64': this.data = new Float64Array(buffer, ptr, length); break;
+      case 'int32': this.data = new Int32Array(buffer, ptr, length); break;
+      case 'bool': this.data = new Uint8Array(buffer, ptr, length); break;
+    }
+  }
+}
+
+/** Options of {@link WasmHeap}. */
+export interface HeapOptions {
+  /** Maximum memory in 64 KiB pages (default 65536 = 4 GiB). */
+  maxPages?: number;
+  /** Initial memory in pages (default 256 = 16 MiB). */
+  initialPages?: number;
+  /** Force a collection after this many bytes were allocated since the last (default 256 MiB). */
+  gcEveryBytes?: number;
+}
+
+/** The shared memory and its allocator. Only the main thread allocates. */
+export class WasmHeap {
+  readonly memory: WebAssembly.Memory;
+  readonly maxPages: number;
+  private top = HEAP_BASE;
+  private readonly freeLists = new Map<number, number[]>();
+  private readonly registry: CleanupRegistry | null;
+  private readonly gc: (() => void) | undefined;
+  private sinceGC = 0;
+  private allocations = 0;
+  private readonly gcEveryBytes: number;
+  private u8: Uint8Array;
+  /** Bytes in blocks held by live storages. */
+  liveBytes = 0;
+  /** Forced collections so far. */
+  collections = 0;
+
+  constructor(platform: HeapPlatform = {}, opts: HeapOptions = {}) {
+    this.maxPages = opts.maxPages ?? 65536;
+    const initial = Math.max(opts.initialPages ?? 256, HEAP_BASE / PAGE + 1);
+    this.memory = new WebAssembly.Memory({ initial, maximum: this.maxPages, shared: true });
+    this.u8 = new Uint8Array(this.memory.buffer);
+    const FR = platform.FinalizationRegistry ?? (typeof FinalizationRegistry !== 'undefined' ? FinalizationRegistry : undefined);
+    this.registry = FR ? (new FR<Held>((held) => this.release(held[0], held[1])) as CleanupRegistry) : null;
+    this.gc = platform.gc && this.registry?.cleanupSome ? platform.gc : undefined;
+    this.gcEveryBytes = opts.gcEveryBytes ?? 256 * 2 ** 20;
+  }
+
+  /** The memory's current buffer. */
+  get buffer(): SharedArrayBuffer {
+    return this.memory.buffer as unknown as SharedArrayBuffer;
+  }
+
+  /** Bytes the memory spans now. */
+  get byteLength(): number {
+    return this.u8.byteLength;
+  }
+
+  /** Whether dead blocks are reclaimed synchronously (forced GC + cleanupSome). */
+  get syncReclaim(): boolean {
+    return this.gc !== undefined;
+  }
+
+  /** Runs a collection and frees the blocks of dead storages now (where supported). */
+  collect(): void {
+    if (!this.gc) return;
+    this.gc();
+    this.registry!.cleanupSome!();
+    this.sinceGC = 0;
+    this.collections++;
+  }
+
+  /** A zeroed block of at least `bytes` bytes: [ptr, size class]. */
+  allocBytes(bytes: number): [number, number] {
+    const cls = sizeClass(bytes);
+    this.sinceGC += cls;
+    if (this.sinceGC > Math.max(this.gcEveryBytes, this.liveBytes)) this.collect();
+    // free what ordinary collections found dead since (cleanupSome is cheap when there is none)
+    else if ((++this.allocations & 255) === 0) this.registry?.cleanupSome?.();
+    const list = this.freeLists.get(cls);
+    let ptr = list?.pop();
+    if (ptr !== undefined) {
+      this.u8.fill(0, ptr, ptr + cls);
+    } else {
+      ptr = this.bump(cls);
+    }
+    this.liveBytes += cls;
+    return [ptr, cls];
+  }
+
+  private bump(cls: number): number {
+    if (this.top + cls > this.byteLength) {
+      // first try to reuse what the dead storages hold
+      if (this.gc) {
+        this.collect();
+        const again = this.freeLists.get(cls)?.pop();
+        if (again !== undefined) {
+          this.u8.fill(0, again, again + cls);
+          return again;
+        }
+      }
+      const cur = this.byteLength / PAGE;
+      const need = Math.ceil((this.top + cls) / PAGE);
+      const want = Math.min(this.maxPages, Math.max(need, cur + Math.ceil(cur / 4)));
+      if (need > this.maxPages) {
+        throw new DeviceError(
+          `wasm: expected an allocation that fits in ${this.maxPages * PAGE} bytes of WebAssembly memory, got a request for ${cls} bytes with ${this.liveBytes} bytes live (free tensors or use a smaller batch)`,
+        );
+      }
+      this.memory.grow(want - cur);
+      this.u8 = new Uint8Array(this.memory.buffer);
+    }
+    const ptr = this.top;
+    this.top += cls;
+    return ptr;
+  }
+
+  /** Returns a block to its free list. */
+  release(ptr: number, cls: number): void {
+    this.liveBytes -= cls;
+    let list = this.freeLists.get(cls);
+    if (!list) this.freeLists.set(cls, (list = []));
+    list.push(ptr);
+  }
+
+  /** New zeroed storage of `length` elements, reclaimed when it is garbage collected. */
+  allocate(dtype: DType, length: number): WasmStorage {
+    const [ptr, cls] = this.allocBytes(Math.max(1, length * BYTES[dtype]));
+    const s = new WasmStorage(dtype, length, ptr, this.buffer);
+    this.registry?.register(s, [ptr, cls], s);
+    return s;
+  }
+
+  /** Frees `s` now (it must not be used afterwards). */
+  free(s: WasmStorage): void {
+    if (this.registry?.unregister(s)) this.release(s.ptr, sizeClass(Math.max(1, s.length * BYTES[s.dtype])));
+  }
+
+  /** Scratch memory for kernels (packing buffers): a block that is never garbage collected. */
+  scratch(bytes: number): number {
+    const [ptr] = this.allocBytes(bytes);
+    return ptr;
+  }
+
+  /** Statistics for `nd.info()` and tests. */
+  stats(): { liveBytes: number; heapBytes: number; memoryBytes: number; collections: number } {
+    return { liveBytes: this.liveBytes, heapBytes: this.top - HEAP_BASE, memoryBytes: this.byteLength, collections: this.collections };
+  }
+}
