@@ -15,6 +15,8 @@ export type { DType } from './ndarray/dtype.js';
 export { promoteTypes } from './ndarray/dtype.js';
 export { getBackend, listDevices, registerBackend, setDefaultDevice, getDefaultDevice } from './ndarray/backend.js';
 export type { Backend } from './ndarray/backend.js';
+export { info } from './info.js';
+export type { Info, WasmInfo } from './info.js';
 export * from './creation.js';
 export * from './ops/primitives.js';
 export { getItem, setItem } from './ops/indexing.js';

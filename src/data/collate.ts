@@ -34,12 +34,12 @@ function stackTensors(items: readonly Tensor[]): Tensor {
     }
   }
   // Fast path: host tensors of one dtype outside autograd are copied into one buffer.
-  if (items.every((t) => t.device === 'cpu' && t.dtype === first.dtype && !t.requiresGrad)) {
+  if (items.every((t) => (t.device === 'cpu' || t.device === 'wasm') && t.device === first.device && t.dtype === first.dtype && !t.requiresGrad)) {
     const size = first.size;
     const parts = items.map((t) => t.dataSync());
     const out = new (parts[0]!.constructor as new (n: number) => AnyTypedArray)(size * items.length);
     parts.forEach((p, k) => out.set(p, k * size));
-    return tensor(out, { shape: [items.length, ...first.shape], dtype: first.dtype });
+    return tensor(out, { shape: [items.length, ...first.shape], dtype: first.dtype, device: first.device });
   }
   return stack(items, 0);
 }

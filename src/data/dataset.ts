@@ -90,12 +90,12 @@ export class TensorDataset extends Dataset<Tensor[]> {
     const n = this.length;
     const idx = Int32Array.from(indices, (i) => checkIndex('TensorDataset.getBatch', i, n));
     return this.tensors.map((t) => {
-      if (t.device !== 'cpu' || t.requiresGrad) return indexSelect(t, 0, tensor(idx, { dtype: 'int32', device: t.device }));
+      if ((t.device !== 'cpu' && t.device !== 'wasm') || t.requiresGrad) return indexSelect(t, 0, tensor(idx, { dtype: 'int32', device: t.device }));
       const a = t.array.compact();
       const row = n === 0 ? 0 : a.size / n;
       const out = allocTyped(a.dtype, idx.length * row);
       for (let k = 0; k < idx.length; k++) out.set(a.backend.readSync(a.storage, a.offset + idx[k]! * row, row), k * row);
-      return tensor(out, { shape: [idx.length, ...t.shape.slice(1)], dtype: t.dtype });
+      return tensor(out, { shape: [idx.length, ...t.shape.slice(1)], dtype: t.dtype, device: t.device });
     });
   }
 }

@@ -54,7 +54,8 @@ export async function nodePlatform(): Promise<WasmPlatform> {
   }
   const workerUrl = new URL('../ndarray/wasm/worker.js', import.meta.url);
   const spawn = (init: WorkerInit) => {
-    const w = new Worker(workerUrl, { workerData: init });
+    // no execArgv: the workers only run kernels, and flags such as --input-type are refused in workers
+    const w = new Worker(workerUrl, { workerData: init, execArgv: [] });
     w.unref();
     return { terminate: () => void w.terminate() };
   };

@@ -1,0 +1,112 @@
+// The wasm backend's runtime: the heap (size classes, reuse, zeroing, reclamation of dead tensors
+// in a synchronous loop, explicit free, the memory limit), the thread pool (every task runs once,
+// results depend only on the thread count), nd.info(), and a training script exiting cleanly.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import * as nd from '../src/index.js';
+import { wasmRuntime } from '../src/platform/setup.js';
+import { WasmHeap, sizeClass, HEAP_BASE } from '../src/ndarray/wasm/heap.js';
+import { DeviceError } from '../src/errors.js';
+
+const rt = wasmRuntime!;
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function workersReady(): Promise<void> {
+  for (let i = 0; i < 400 && rt.pool.ready < rt.pool.threads - 1; i++) await new Promise((r) => setTimeout(r, 5));
+}
+
+describe('wasm heap', () => {
+  test('size classes are 64-byte multiples within a third of the request', () => {
+    for (const b of [1, 63, 64, 65, 100, 1000, 4097, 65536, 1e6, 3e7]) {
+      const c = sizeClass(b);
+      assert.ok(c >= b && c % 64 === 0, `class ${c} of ${b}`);
+      assert.ok(b <= 64 || c <= b * 1.5 + 64, `class ${c} of ${b} wastes too much`);
+    }
+  });
+
+  test('blocks are reused after free, and reused blocks are zeroed', () => {
+    const heap = new WasmHeap({}, { initialPages: 32 });
+    const a = heap.allocate('float32', 1000);
+    a.data.fill(7);
+    const ptr = a.ptr;
+    heap.free(a);
+    const b = heap.allocate('float32', 900); // same size class
+    assert.equal(b.ptr, ptr);
+    assert.ok(b.data.every((v) => v === 0));
+    assert.ok(b.ptr >= HEAP_BASE && b.ptr % 64 === 0);
+  });
+
+  test('growth beyond the maximum is a DeviceError naming the sizes', () => {
+    const heap = new WasmHeap({}, { initialPages: 17, maxPages: 40 });
+    assert.throws(() => heap.allocate('float64', 1 << 20), (e: unknown) => e instanceof DeviceError && /wasm: expected an allocation that fits in 2621440 bytes/.test((e as Error).message));
+  });
+
+  test('a synchronous loop that drops its tensors keeps live memory flat', { skip: !rt.heap.syncReclaim && 'no synchronous reclamation on this platform' }, () => {
+    const x = nd.randn([1 << 19], { device: "wasm" });
+    const live: number[] = [];
+    let sum = 0;
+    for (let step = 0; step < 120; step++) {
+      const y = nd.mul(nd.add(x, step), 2); // two 4 MiB tensors per step, dropped at once
+      sum += y.array.storage.length;
+      if (step % 40 === 39) {
+        rt.heap.collect();
+        live.push(rt.heap.stats().liveBytes);
+      }
+    }
+    // 120 steps allocate 480 MB, more than the 256 MiB between forced collections; what stays live must not grow
+    assert.equal(sum, 120 << 19);
+    assert.ok(live[2]! <= live[0]! + 2 ** 20, `live bytes grew: ${live.join(', ')}`);
+    assert.ok(rt.heap.stats().memoryBytes < 512 * 2 ** 20, `memory grew to ${rt.heap.stats().memoryBytes}`);
+  });
+});
+
+describe('wasm thread pool', () => {
+  test('every task of a split kernel runs once (fill with 1..4 parts over odd sizes)', async () => {
+    await workersReady();
+    for (const n of [1, 7, 1023, 100_003]) {
+      for (const parts of [1, 2, 3, 4]) {
+        const t = nd.zeros([n], { device: 'wasm' });
+        const s = t.array.storage as unknown as { ptr: number; data: Float32Array };
+        rt.run('fill_f32', [s.ptr, n, parts + 0.5], parts);
+        assert.ok(s.data.every((v) => v === parts + 0.5), `n=${n} parts=${parts}`);
+      }
+    }
+  });
+});
+
+describe('nd.info()', () => {
+  test('reports the devices, the default, threads, relaxed SIMD and the matmul path', () => {
+    const i = nd.info();
+    assert.ok(i.devices.includes('cpu') && i.devices.includes('wasm'));
+    assert.equal(i.defaultDevice, process.env['NEEDLE_DEVICE'] || 'wasm');
+    assert.equal(i.wasm.available, true);
+    assert.equal(i.wasm.threads, rt.pool.threads);
+    assert.equal(typeof i.wasm.relaxedSimd, 'boolean');
+    assert.ok(i.wasm.matmul === 'blas' || i.wasm.matmul === 'wasm');
+    assert.equal(typeof i.wasm.blas, 'string');
+    assert.ok(i.wasm.memory.memoryBytes >= i.wasm.memory.heapBytes);
+  });
+});
+
+describe('process exit', () => {
+  test('a script that trains on the wasm backend with threads exits by itself', () => {
+    const index = join(here, '../src/index.js');
+    const script = `
+      const nd = await import(${JSON.stringify(index)});
+      nd.manualSeed(0);
+      const m = new nd.nn.Sequential(new nd.nn.Linear(20, 64), new nd.nn.ReLU(), new nd.nn.Linear(64, 2));
+      const opt = new nd.optim.SGD(m.parameters(), { lr: 0.1 });
+      const x = nd.randn([512, 20]); const y = nd.randint(0, 2, [512]);
+      await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 20; i++) { opt.zeroGrad(); const l = nd.nn.functional.crossEntropy(m.forward(x), y); l.backward(); opt.step(); }
+      console.log('done', nd.info().wasm.workersReady);
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000, encoding: 'utf8', env: { ...process.env, NEEDLE_THREADS: '2' } });
+    assert.equal(r.error, undefined, `the process did not exit: ${String(r.error)}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^done [01]/);
+  });
+});
