@@ -6,7 +6,7 @@ import { Tensor } from './autograd/tensor.js';
 import * as O from './ops/primitives.js';
 import * as F from './functional/activation.js';
 import { getItem, setItem, type Index } from './ops/indexing.js';
-import type { DType } from './ndarray/dtype.js';
+import { DTYPES, type DType } from './ndarray/dtype.js';
 import type { SliceSpec } from './ndarray/ndarray.js';
 import type { TensorLike } from './ops/util.js';
 import type { Dims, VarOptions } from './ops/reduce.js';
@@ -79,7 +79,8 @@ declare module './autograd/tensor.js' {
     triu(diagonal?: number): Tensor;
     softmax(dim?: number): Tensor;
     logSoftmax(dim?: number): Tensor;
-    to(dtype: DType): Tensor;
+    /** A copy converted to a dtype ('float32', ...) or moved to a device ('cpu', 'wasm', ...). */
+    to(dtypeOrDevice: DType | string): Tensor;
     float(): Tensor;
     double(): Tensor;
     int(): Tensor;
@@ -163,7 +164,7 @@ Object.assign(P, {
   triu(this: Tensor, d?: number) { return O.triu(this, d); },
   softmax(this: Tensor, d?: number) { return F.softmax(this, d); },
   logSoftmax(this: Tensor, d?: number) { return F.logSoftmax(this, d); },
-  to(this: Tensor, dtype: DType) { return O.cast(this, dtype); },
+  to(this: Tensor, target: DType | string) { return (DTYPES as readonly string[]).includes(target) ? O.cast(this, target as DType) : O.toDevice(this, target); },
   float(this: Tensor) { return O.cast(this, 'float32'); },
   double(this: Tensor) { return O.cast(this, 'float64'); },
   int(this: Tensor) { return O.cast(this, 'int32'); },

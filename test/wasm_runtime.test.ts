@@ -110,3 +110,18 @@ describe('process exit', () => {
     assert.match(r.stdout, /^done [01]/);
   });
 });
+
+describe('moving tensors between devices', () => {
+  test('x.to(device) copies views compactly, and gradients flow back to the source device', () => {
+    const x = nd.tensor([[1, 2, 3], [4, 5, 6]], { device: 'cpu' }).requiresGrad_(true);
+    const y = x.transpose(0, 1).to('wasm');
+    assert.equal(y.device, 'wasm');
+    assert.deepEqual(y.toArray(), [[1, 4], [2, 5], [3, 6]]);
+    y.mul(y).sum().backward();
+    assert.equal(x.grad!.device, 'cpu');
+    assert.deepEqual(x.grad!.toArray(), [[2, 4, 6], [8, 10, 12]]);
+    assert.equal(y.to('wasm'), y);
+    assert.equal(nd.tensor([1, 2], { dtype: 'int32', device: 'wasm' }).to('cpu').dtype, 'int32');
+    assert.throws(() => x.to('tpu'), /device: expected one of cpu, wasm.*got "tpu"/);
+  });
+});

@@ -253,6 +253,16 @@ export class NDArray {
     this.backend.setitem(this, src);
   }
 
+  /** A compact copy on `device` (this array when it is already there). */
+  toDevice(device: string): NDArray {
+    if (device === this.device) return this;
+    const target = getBackend(device);
+    const c = this.compact();
+    const out = new NDArray(target.allocate(this.dtype, c.size), this.shape.slice(), compactStrides(this.shape), 0, target);
+    target.write(out.storage, 0, c.backend.readSync(c.storage, c.offset, c.size));
+    return out;
+  }
+
   /** A compact copy converted to `dtype` (this array when the dtype already matches). */
   astype(dtype: DType): NDArray {
     if (dtype === this.dtype) return this;

@@ -5,7 +5,7 @@
  */
 import { apply, defineOp, type OpContext, type OpDef } from '../autograd/op.js';
 import { Tensor } from '../autograd/tensor.js';
-import type { BinaryOp, UnaryOp } from '../ndarray/backend.js';
+import { getBackend, type BinaryOp, type UnaryOp } from '../ndarray/backend.js';
 import { binaryNd, unaryNd, whereNd } from '../ndarray/compute.js';
 import { isFloating, type DType } from '../ndarray/dtype.js';
 import { NDArray } from '../ndarray/ndarray.js';
@@ -27,6 +27,31 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   expectTensor('cast', 'input', x);
   if (x.dtype === dtype) return x;
   return apply(castOp, [x], { dtype });
+}
+
+// ---------------------------------------------------------------- device transfer
+
+export const toDeviceOp: OpDef<{ device: string }> = defineOp<{ device: string }>({
+  name: 'toDevice',
+  differentiable: true,
+  forward: ([a], p) => a!.toDevice(p.device),
+  vjp: (g, { inputs }) => [toDevice(g, inputs[0]!.device)],
+  jvp: ([t], { params }) => (t ? toDevice(t, params.device) : null),
+});
+
+/**
+ * A copy of `x` on `device` (differentiable: the gradient flows back to `x`'s device); returns
+ * `x` when it is already there. Also `x.to(device)`.
+ *
+ * @example
+ * const y = nd.randn([2, 3], { device: 'wasm' }).to('cpu'); // y.device === 'cpu'
+ */
+export function toDevice(x: Tensor, device: string): Tensor {
+  expectTensor('toDevice', 'input', x);
+  if (typeof device !== 'string') throw typeError('toDevice', 'a device name', String(device));
+  if (x.device === device) return x;
+  getBackend(device); // a DeviceError naming the registered devices
+  return apply(toDeviceOp, [x], { device });
 }
 
 // ---------------------------------------------------------------- unary
