@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as nd from '../src/index.js';
 import { main, COMMANDS } from '../src/cli/main.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -121,7 +122,9 @@ describe('info', () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, new RegExp(`^needle-ts ${pkg.version.replace(/\./g, '\\.')}$`, 'm'));
     assert.match(r.out, new RegExp(`^node +${process.version.replace(/\./g, '\\.')} `, 'm'));
-    assert.match(r.out, /^devices +cpu \(default\)/m);
+    // the default device is the fastest available backend (wasm where WebAssembly SIMD works)
+    assert.match(r.out, new RegExp(`^devices +(.+, )?${nd.getDefaultDevice()} \\(default\\)`, 'm'));
+    assert.match(r.out, /^devices +cpu\b/m);
     assert.match(r.out, /^backends +cpu: cpu/m);
     assert.match(r.out, /^ {2}mlp-resnet +image/m);
     const j = await cli('info', '--json');

@@ -45,29 +45,23 @@ export function since(t0: number): number {
   return (performance.now() - t0) / 1000;
 }
 
-/** Seeded integers for synthetic data, independent of the global generator used by init. */
+/**
+ * Seeded integers for synthetic data, independent of the global generator used by init. The data
+ * generators of nd.datasets (addingProblem, randomStrings, ...) take its `generator`.
+ */
 export class Ints {
-  private readonly g: nd.Generator;
+  readonly generator: nd.Generator;
   constructor(seed: number) {
-    this.g = new nd.Generator(seed);
+    this.generator = new nd.Generator(seed);
   }
   /** Uniform on [0, n). */
   below(n: number): number {
-    return this.g.nextBelow(n);
+    return this.generator.nextBelow(n);
   }
   /** Uniform on [0, 1). */
   uniform(): number {
-    return this.g.nextUniform('float64');
+    return this.generator.nextUniform('float64');
   }
-}
-
-/** (L, N) int32 tensor from N sequences of equal length L (rows of `seqs` are sequences). */
-export function seqFirst(seqs: readonly (readonly number[])[]): nd.Tensor {
-  const N = seqs.length;
-  const L = seqs[0]!.length;
-  const flat = new Int32Array(L * N);
-  for (let n = 0; n < N; n++) for (let t = 0; t < L; t++) flat[t * N + n] = seqs[n]![t]!;
-  return nd.tensor(flat, { dtype: 'int32' }).reshape([L, N]);
 }
 
 /** Prints one result line. */

@@ -4,11 +4,11 @@
 // (digits right at their position), plus whole-string accuracy (all digits and the end token).
 // Run: npx tsc -p tsconfig.json && node build/examples/zoo/seq_seq2seq.js [--steps=3000]
 import * as nd from '../../src/index.js';
-import { Ints, isMain, report, seqFirst, since, withArgs, type ZooResult } from './seq_common.js';
+import { Ints, isMain, report, since, withArgs, type ZooResult } from './seq_common.js';
 
 const DIGITS = 10;
-const BOS = 10;
-const EOS = 11;
+const BOS = nd.datasets.REVERSAL_BOS; // 10
+const EOS = nd.datasets.REVERSAL_EOS; // 11
 
 export const seq2seqDefaults = {
   seed: 0,
@@ -25,19 +25,14 @@ export const seq2seqDefaults = {
 };
 export type Seq2SeqConfig = typeof seq2seqDefaults;
 
-/** N random digit strings of length L. */
+/** N random digit strings of length L (nd.datasets.randomStrings). */
 function strings(rng: Ints, N: number, L: number): number[][] {
-  return Array.from({ length: N }, () => Array.from({ length: L }, () => rng.below(DIGITS)));
+  return nd.datasets.randomStrings(N, L, DIGITS, rng.generator);
 }
 
-/** src (L, N), decoder input [BOS, reversed] (L + 1, N), target [reversed, EOS] (L + 1, N). */
+/** src (L, N), decoder input [BOS, reversed] (L + 1, N), target [reversed, EOS] (L + 1, N) (nd.datasets.reversalBatch). */
 export function reversalBatch(seqs: number[][]): { src: nd.Tensor; tgtIn: nd.Tensor; tgtOut: nd.Tensor } {
-  const rev = seqs.map((s) => [...s].reverse());
-  return {
-    src: seqFirst(seqs),
-    tgtIn: seqFirst(rev.map((r) => [BOS, ...r])),
-    tgtOut: seqFirst(rev.map((r) => [...r, EOS])),
-  };
+  return nd.datasets.reversalBatch(seqs, { bos: BOS, eos: EOS });
 }
 
 /** Greedy-decoding accuracy: [token accuracy over digits, exact-string accuracy]. */
@@ -75,7 +70,7 @@ export function runSeq2Seq(cfg: Seq2SeqConfig = seq2seqDefaults): ZooResult {
   const rng = new Ints(cfg.seed + 1);
   const testRng = new Ints(cfg.seed + 1000);
   const spread = cfg.maxLen - cfg.minLen + 1;
-  const test = Array.from({ length: cfg.testSize }, () => strings(testRng, 1, cfg.minLen + testRng.below(spread))[0]!);
+  const test = nd.datasets.reversalStrings(cfg.testSize, cfg.minLen, cfg.maxLen, testRng.generator);
   const model = new nd.models.Seq2Seq(DIGITS, DIGITS + 2, cfg.embed, cfg.hidden, { numLayers: cfg.layers });
   const opt = new nd.optim.Adam(model.parameters(), { lr: cfg.lr });
   const sched = new nd.optim.CosineAnnealingLR(opt, cfg.steps, { etaMin: cfg.lr / 20 });

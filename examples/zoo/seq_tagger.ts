@@ -8,7 +8,7 @@
 // Target: BiLSTM per-token accuracy >= 0.98 on 2,000 held-out strings.
 // Run: npx tsc -p tsconfig.json && node build/examples/zoo/seq_tagger.js [--steps=600]
 import * as nd from '../../src/index.js';
-import { Ints, isMain, report, seqFirst, since, withArgs, type ZooResult } from './seq_common.js';
+import { Ints, isMain, report, since, withArgs, type ZooResult } from './seq_common.js';
 
 export const taggerDefaults = {
   seed: 0,
@@ -24,15 +24,12 @@ export const taggerDefaults = {
 };
 export type TaggerConfig = typeof taggerDefaults;
 
-/** The occurrence tags of one string (see the header). */
-export function occurrenceTags(s: readonly number[]): number[] {
-  return s.map((v, t) => 2 * Number(s.slice(0, t).includes(v)) + Number(s.slice(t + 1).includes(v)));
-}
+/** The occurrence tags of one string (see the header; nd.datasets.occurrenceTags). */
+export const occurrenceTags = nd.datasets.occurrenceTags;
 
-/** x (L, N) int32 strings and their tags (L, N). */
+/** x (L, N) int32 strings and their tags (L, N) (nd.datasets.occurrenceTagging). */
 export function taggingBatch(rng: Ints, N: number, L: number, K: number): { x: nd.Tensor; y: nd.Tensor; seqs: number[][] } {
-  const seqs = Array.from({ length: N }, () => Array.from({ length: L }, () => rng.below(K)));
-  return { x: seqFirst(seqs), y: seqFirst(seqs.map(occurrenceTags)), seqs };
+  return nd.datasets.occurrenceTagging(N, L, K, rng.generator);
 }
 
 /** Best accuracy of a left-to-right tagger: exact "before" bit, "after" bit guessed from t. */

@@ -22,20 +22,9 @@ export const tcnDefaults = {
 };
 export type TCNConfig = typeof tcnDefaults;
 
-/** A batch of the adding problem: x (N, 2, T) float32, y (N) float32. */
+/** A batch of the adding problem (nd.datasets.addingProblem): x (N, 2, T) float32, y (N) float32. */
 export function addingBatch(rng: Ints, N: number, T: number): { x: nd.Tensor; y: nd.Tensor } {
-  const x = new Float32Array(N * 2 * T);
-  const y = new Float32Array(N);
-  for (let n = 0; n < N; n++) {
-    for (let t = 0; t < T; t++) x[n * 2 * T + t] = rng.uniform();
-    const i = rng.below(T);
-    let j = rng.below(T - 1);
-    if (j >= i) j++;
-    x[n * 2 * T + T + i] = 1;
-    x[n * 2 * T + T + j] = 1;
-    y[n] = x[n * 2 * T + i]! + x[n * 2 * T + j]!;
-  }
-  return { x: nd.tensor(x, { shape: [N, 2, T] }), y: nd.tensor(y) };
+  return nd.datasets.addingProblem(N, T, rng.generator);
 }
 
 /** The TCN's prediction: its output at the last step, (N). */

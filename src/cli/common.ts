@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as nd from '../index.js';
 import { UsageError } from './args.js';
-import { modelEntry, type ModelConfig, type ModelEntry, type TrainDefaults } from './models.js';
+import { modelEntry, type ModelConfig, type ModelEntry, type Task, type TrainDefaults } from './models.js';
 
 /** The program name in messages. */
 export const PROG = 'needle-ts';
@@ -62,19 +62,41 @@ export interface TrainArgs extends TrainDefaults {
   device: string;
 }
 
+/** The settings of a model fitted by Newton's method (`train newton-logistic`). */
+export interface NewtonArgs {
+  dataset: string;
+  /** The two classes: label 0, label 1. */
+  classes: [number, number];
+  /** The most Newton steps (--epochs). */
+  maxSteps: number;
+  /** The L2 penalty (--weight-decay). */
+  l2: number;
+  /** Stop at this gradient norm. */
+  tol: number;
+  limit?: number;
+  seed: number;
+  device: string;
+}
+
 /** What `train` stores in a checkpoint's `extra.meta`. */
 export interface CheckpointMeta {
   /** The CLI model name (a key of MODELS). */
   model: string;
   config: ModelConfig;
-  task: 'image' | 'text';
+  task: Task;
   dataset: string;
   /** Text models: the characters, in id order. */
   vocab?: string;
   /** Image models: class names. */
   classes?: readonly string[];
-  args: TrainArgs;
+  /** The training settings (NewtonArgs for models with `solve`). */
+  args: TrainArgs | NewtonArgs;
   version: string;
+}
+
+/** Whether stored settings are an optimizer run's (not Newton's). */
+export function isTrainArgs(a: TrainArgs | NewtonArgs): a is TrainArgs {
+  return typeof (a as Partial<TrainArgs>).optimizer === 'string';
 }
 
 /** Reads a checkpoint's `extra.meta` (without loading tensors) and its registry entry. */
@@ -124,11 +146,14 @@ export function numParameters(model: nd.nn.Module): number {
   return model.parameters().reduce((a, p) => a + p.size, 0);
 }
 
-/** `(N, ...) -> (N, T, V)` forward of a text model (through the entry's adapter when it has one). */
-export function textForward(entry: ModelEntry): nd.train.ForwardFn {
+/**
+ * The forward of a registry model for nd.train: through the entry's adapter when it has one
+ * (text models: `(N, T) -> (N, T, V)`; sequence models: a batch -> what the loss compares with
+ * batch[1]), else the model's own forward of batch[0].
+ */
+export function entryForward(entry: ModelEntry): nd.train.ForwardFn {
   return (model, batch) => {
-    const x = batch[0]!;
-    if (entry.forward) return entry.forward(model as unknown as nd.nn.Module, x);
+    if (entry.forward) return entry.forward(model as unknown as nd.nn.Module, batch);
     return nd.train.defaultForward(model, batch);
   };
 }

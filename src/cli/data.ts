@@ -1,24 +1,38 @@
 /**
  * Data for the CLI (Node-only; not reachable from the library barrel): image data sets
- * (Fashion-MNIST, MNIST, a synthetic one for smoke runs) as tensors, and text corpora
- * (Moby-Dick, State of the Union addresses, a built-in tiny text, or any file) as character ids.
+ * (Fashion-MNIST, MNIST, a synthetic one for smoke runs) as tensors, text corpora
+ * (Moby-Dick, State of the Union addresses, a built-in tiny text, or any file) as character ids,
+ * and the synthetic sequence tasks of the zoo (adding problem, digit reversal, occurrence tags).
  */
 import { readFile } from 'node:fs/promises';
 import * as nd from '../index.js';
 import { UsageError } from './args.js';
+import type { Task } from './models.js';
 
 /** Image data sets the CLI knows. */
 export const IMAGE_DATASETS = ['fashion-mnist', 'mnist', 'synthetic'] as const;
 /** Text data sets the CLI knows (plus `file:PATH`). */
 export const TEXT_DATASETS = ['moby-dick', 'sotu', 'tiny-text'] as const;
+/** Synthetic sequence data sets (each belongs to one sequence model). */
+export const SEQUENCE_DATASETS = ['adding', 'digit-reversal', 'occurrence-tags'] as const;
+export type SequenceDatasetName = (typeof SEQUENCE_DATASETS)[number];
 
-/** A usage error unless `name` is a data set for a model of `task`. */
-export function checkDatasetName(cmd: string, task: 'image' | 'text', name: string): void {
-  if (task === 'image' && !(IMAGE_DATASETS as readonly string[]).includes(name)) {
-    throw new UsageError(`${cmd}: --dataset one of ${IMAGE_DATASETS.join(', ')} for this model, got ${JSON.stringify(name)}`);
+/**
+ * A usage error unless `name` is a data set for a model of `task` (and, when given, one of
+ * `allowed`, the data sets the model accepts).
+ */
+export function checkDatasetName(cmd: string, task: Task, name: string, allowed?: readonly string[]): void {
+  const got = JSON.stringify(name);
+  if (task === 'text') {
+    if (!(TEXT_DATASETS as readonly string[]).includes(name) && !name.startsWith('file:')) {
+      throw new UsageError(`${cmd}: --dataset one of ${TEXT_DATASETS.join(', ')} or file:PATH for this model, got ${got}`);
+    }
+    return;
   }
-  if (task === 'text' && !(TEXT_DATASETS as readonly string[]).includes(name) && !name.startsWith('file:')) {
-    throw new UsageError(`${cmd}: --dataset one of ${TEXT_DATASETS.join(', ')} or file:PATH for this model, got ${JSON.stringify(name)}`);
+  const known: readonly string[] = allowed ?? (task === 'image' ? IMAGE_DATASETS : SEQUENCE_DATASETS);
+  if (!known.includes(name)) {
+    const which = known.length === 1 ? known[0]! : `one of ${known.join(', ')}`;
+    throw new UsageError(`${cmd}: --dataset ${which} for this model, got ${got}`);
   }
 }
 
@@ -115,6 +129,144 @@ export async function loadImageData(cmd: string, name: string, layout: ImageLayo
     throw new UsageError(`${cmd}: --dataset one of ${IMAGE_DATASETS.join(', ')} for this model, got ${JSON.stringify(name)}`);
   }
   return { kind: 'image', name, train: toTensors(train, layout), test: toTensors(test, layout), classes: CLASS_NAMES[name]!, source };
+}
+
+/** One split of a sequence task. */
+export interface SequenceSplit {
+  /** Batches are [input, target, ...], batch-first (see {@link loadSequenceData}). */
+  dataset: nd.utils.data.Dataset<nd.Tensor[]>;
+  n: number;
+  /** digit-reversal: the strings (their lengths group the batches). */
+  strings?: number[][];
+}
+
+/** A loaded sequence task: generated, the same for every --seed. */
+export interface SequenceData {
+  kind: 'sequence';
+  name: SequenceDatasetName;
+  train: SequenceSplit;
+  test: SequenceSplit;
+  source: string;
+  /** What one sample is, for messages ("sequences of length 100"). */
+  unit: string;
+}
+
+/**
+ * Reversal strings as a dataset of batches [src (N, L), tgtOut (N, L + 1), tgtIn (N, L + 1)]
+ * int32; a batch's strings must share one length (see {@link LengthGroupedBatchSampler}).
+ */
+export class ReversalDataset extends nd.utils.data.Dataset<nd.Tensor[]> {
+  constructor(readonly strings: readonly (readonly number[])[]) {
+    super();
+  }
+  get length(): number {
+    return this.strings.length;
+  }
+  get(i: number): nd.Tensor[] {
+    return this.getBatch([i]).map((t) => t.get(0));
+  }
+  override getBatch(indices: readonly number[]): nd.Tensor[] {
+    const { src, tgtIn, tgtOut } = nd.datasets.reversalBatch(indices.map((i) => this.strings[i]!), { batchFirst: true });
+    return [src, tgtOut, tgtIn];
+  }
+}
+
+/**
+ * Batches of same-length strings, so that nothing is padded: the indices are grouped by length
+ * and cut into batches of at most `batchSize`. With `shuffle`, every pass (epoch) permutes each
+ * group and then the order of the batches, drawing from `generator`.
+ */
+export class LengthGroupedBatchSampler implements Iterable<number[]> {
+  /** Batches per pass. */
+  readonly length: number;
+  private readonly groups: number[][];
+
+  constructor(lengths: readonly number[], readonly batchSize: number, readonly shuffle: boolean, readonly generator: nd.Generator = nd.defaultGenerator) {
+    const byLen = new Map<number, number[]>();
+    lengths.forEach((l, i) => {
+      const g = byLen.get(l);
+      if (g) g.push(i);
+      else byLen.set(l, [i]);
+    });
+    this.groups = [...byLen.entries()].sort((a, b) => a[0] - b[0]).map(([, idx]) => idx);
+    this.length = this.groups.reduce((a, g) => a + Math.ceil(g.length / batchSize), 0);
+  }
+
+  private perm(n: number): Int32Array {
+    return nd.randperm(n, { generator: this.generator }).dataSync() as Int32Array;
+  }
+
+  *[Symbol.iterator](): Iterator<number[]> {
+    const batches: number[][] = [];
+    for (const g of this.groups) {
+      const order = this.shuffle ? Array.from(this.perm(g.length), (k) => g[k]!) : g;
+      for (let i = 0; i < order.length; i += this.batchSize) batches.push(order.slice(i, i + this.batchSize));
+    }
+    if (!this.shuffle) {
+      yield* batches;
+      return;
+    }
+    for (const k of this.perm(batches.length)) yield batches[k]!;
+  }
+}
+
+/** Sizes and generator seeds of the sequence tasks (the test seed gives the zoo scripts' test sets). */
+export const SEQUENCE_SIZES: Record<SequenceDatasetName, { train: number; test: number; trainSeed: number; testSeed: number }> = {
+  adding: { train: 32_000, test: 2_000, trainSeed: 1, testSeed: 1000 },
+  'digit-reversal': { train: 64_000, test: 2_000, trainSeed: 1, testSeed: 1000 },
+  'occurrence-tags': { train: 38_400, test: 2_000, trainSeed: 1, testSeed: 1000 },
+};
+
+/** The adding problem's sequence length; the tagging task's string length and alphabet size. */
+export const ADDING_T = 100;
+export const TAGS_L = 12;
+export const TAGS_K = 10;
+
+/**
+ * Generates a sequence task: a fixed training set and a 2,000-sample test set, each from its own
+ * seeded generator (independent of --seed); `limit` keeps the first `limit` samples of each.
+ *
+ * - `adding`: x (N, 2, 100) float32, y (N) float32 (nd.datasets.addingProblem); 32,000 train.
+ * - `digit-reversal`: strings of length 5-10 (nd.datasets.reversalStrings); 64,000 train;
+ *   batches [src (N, L), tgtOut (N, L + 1), tgtIn (N, L + 1)] int32.
+ * - `occurrence-tags`: x (N, 12) int32 over 10 symbols, y (N, 12) tags 0..3
+ *   (nd.datasets.occurrenceTagging); 38,400 train.
+ */
+export function loadSequenceData(cmd: string, name: string, limit = Infinity): SequenceData {
+  if (!(SEQUENCE_DATASETS as readonly string[]).includes(name)) {
+    throw new UsageError(`${cmd}: --dataset one of ${SEQUENCE_DATASETS.join(', ')} for this model, got ${JSON.stringify(name)}`);
+  }
+  const ds = name as SequenceDatasetName;
+  const size = SEQUENCE_SIZES[ds];
+  const { TensorDataset } = nd.utils.data;
+  const split = (n: number, seed: number): SequenceSplit => {
+    const g = new nd.Generator(seed);
+    if (ds === 'adding') {
+      const { x, y } = nd.datasets.addingProblem(n, ADDING_T, g);
+      return { dataset: new TensorDataset(x, y), n };
+    }
+    if (ds === 'occurrence-tags') {
+      const { x, y } = nd.datasets.occurrenceTagging(n, TAGS_L, TAGS_K, g, { batchFirst: true });
+      return { dataset: new TensorDataset(x, y), n };
+    }
+    const strings = nd.datasets.reversalStrings(n, 5, 10, g);
+    return { dataset: new ReversalDataset(strings), n, strings };
+  };
+  // generated when first used (eval and sample mostly need only the test split)
+  let train: SequenceSplit | undefined;
+  let test: SequenceSplit | undefined;
+  return {
+    kind: 'sequence',
+    name: ds,
+    get train() {
+      return (train ??= split(Math.min(limit, size.train), size.trainSeed));
+    },
+    get test() {
+      return (test ??= split(Math.min(limit, size.test), size.testSeed));
+    },
+    source: `generated, seeds ${size.trainSeed} / ${size.testSeed}`,
+    unit: ds === 'adding' ? `sequences of length ${ADDING_T}` : ds === 'occurrence-tags' ? `strings of ${TAGS_L} symbols` : 'digit strings of length 5-10',
+  };
 }
 
 /** A short built-in text (written for needle-ts) for smoke runs of the language models. */

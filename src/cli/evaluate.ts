@@ -1,20 +1,22 @@
 /** `needle-ts eval <checkpoint>` and `needle-ts sample <checkpoint>`. */
 import * as nd from '../index.js';
 import { helpText, parseArgs, UsageError, type CommandSpec } from './args.js';
-import { count, loadModel, println, readCheckpointMeta, textForward, textLoss, useDevice, PROG, type CliIO } from './common.js';
-import { checkDatasetName, loadImageData, loadTextData, textWindows } from './data.js';
+import { count, entryForward, loadModel, println, readCheckpointMeta, textLoss, useDevice, PROG, type CheckpointMeta, type CliIO } from './common.js';
+import { checkDatasetName, loadImageData, loadSequenceData, loadTextData, textWindows, type ImageData, type ImageLayout } from './data.js';
+import type { ModelEntry } from './models.js';
+import { parseDigits, sequenceLoader, sequenceLoss, sequenceMetrics, sequenceReport, sequenceSamples, sequenceUnit } from './sequence.js';
 
 /** The interface of `needle-ts eval`. */
 export const EVAL_SPEC: CommandSpec = {
   name: 'eval',
   usage: 'eval <checkpoint> [options]',
-  summary: 'Evaluate a checkpoint written by `train`: loss and accuracy (images: per class; text: perplexity).',
+  summary: "Evaluate a checkpoint written by `train`: loss and accuracy (images: per class; text: perplexity; sequence models: their task's metric).",
   positionals: [{ name: 'checkpoint', required: true, help: 'a .safetensors checkpoint, e.g. out/checkpoints/last.safetensors' }],
   flags: [
     { name: 'dataset', type: 'string', help: 'Data set to evaluate on', value: 'NAME', defaultText: 'the one it was trained on' },
-    { name: 'split', type: 'choice', choices: ['test', 'train'], help: 'Images: which split (text: validation part of the corpus)', defaultText: 'test' },
-    { name: 'batch-size', type: 'int', min: 1, help: 'Samples per forward pass', defaultText: '1000 (text: 128)' },
-    { name: 'limit', type: 'int', min: 1, help: 'Use only the first N images (text: N characters)' },
+    { name: 'split', type: 'choice', choices: ['test', 'train'], help: 'Images and sequence tasks: which split (text: validation part of the corpus)', defaultText: 'test' },
+    { name: 'batch-size', type: 'int', min: 1, help: 'Samples per forward pass', defaultText: '1000 (text: 128, sequences: 500)' },
+    { name: 'limit', type: 'int', min: 1, help: 'Use only the first N images (text: N characters; sequence tasks: N sequences)' },
     { name: 'device', type: 'string', help: 'Device', value: 'NAME', defaultText: 'cpu' },
   ],
   epilog: ['Examples:', `  ${PROG} eval out/checkpoints/last.safetensors`, `  ${PROG} eval out/checkpoints/best.safetensors --split train --limit 5000`].join('\n'),
@@ -24,19 +26,30 @@ export const EVAL_SPEC: CommandSpec = {
 export const SAMPLE_SPEC: CommandSpec = {
   name: 'sample',
   usage: 'sample <checkpoint> [--prompt TEXT] [options]',
-  summary: 'Generate text from a language-model checkpoint (or, for an image classifier, classify random test images).',
+  summary: 'Generate text from a language-model checkpoint (image classifiers: classify random test images; sequence models: show test predictions).',
   positionals: [{ name: 'checkpoint', required: true, help: 'a .safetensors checkpoint written by train' }],
   flags: [
-    { name: 'prompt', type: 'string', help: 'Text to continue (its characters must occur in the training text)', value: 'TEXT', defaultText: '"The "' },
+    { name: 'prompt', type: 'string', help: 'Text to continue (its characters must occur in the training text); seq2seq: digits to reverse', value: 'TEXT', defaultText: '"The "' },
     { name: 'length', type: 'int', min: 0, help: 'Characters to generate', defaultText: '200' },
     { name: 'temperature', type: 'number', min: 0, help: 'Sampling temperature (0: always the most likely character)', value: 'T', defaultText: '0.8' },
     { name: 'top-k', type: 'int', min: 1, help: 'Sample among the K most likely characters only', value: 'K', defaultText: 'all' },
-    { name: 'count', type: 'int', min: 1, help: 'Image classifiers: how many random test images to classify', defaultText: '8' },
+    { name: 'count', type: 'int', min: 1, help: 'Image classifiers and sequence models: how many random test examples to show', defaultText: '8' },
     { name: 'seed', type: 'int', min: 0, help: 'Random seed', defaultText: '0' },
     { name: 'device', type: 'string', help: 'Device', value: 'NAME', defaultText: 'cpu' },
   ],
-  epilog: ['Examples:', `  ${PROG} sample out/checkpoints/last.safetensors --prompt "Call me " --length 300 --temperature 0.7 --top-k 10`].join('\n'),
+  epilog: [
+    'Examples:',
+    `  ${PROG} sample out/checkpoints/last.safetensors --prompt "Call me " --length 300 --temperature 0.7 --top-k 10`,
+    `  ${PROG} sample out/seq2seq/checkpoints/last.safetensors --prompt 0123456789`,
+  ].join('\n'),
 };
+
+/** The image data a checkpoint's model sees (its entry may take part of it, e.g. two classes). */
+async function loadEntryImages(cmd: string, dataset: string, meta: CheckpointMeta, entry: ModelEntry, limit?: number): Promise<ImageData> {
+  const layout: ImageLayout = entry.input ?? 'flat';
+  const data = await loadImageData(cmd, dataset, layout, limit);
+  return entry.imageData ? entry.imageData(data, meta.config) : data;
+}
 
 /** Runs `needle-ts eval`. */
 export async function evalCommand(argv: readonly string[], io: CliIO): Promise<number> {
@@ -51,14 +64,23 @@ export async function evalCommand(argv: readonly string[], io: CliIO): Promise<n
   const device = useDevice(cmd, f['device'] as string | undefined);
   const { meta, entry, epoch } = await readCheckpointMeta(cmd, path);
   const dataset = (f['dataset'] as string | undefined) ?? meta.dataset;
-  checkDatasetName(cmd, meta.task, dataset);
+  checkDatasetName(cmd, meta.task, dataset, entry.datasets);
   const model = await loadModel(path, meta, entry);
   const limit = f['limit'] as number | undefined;
   const say = (line = '') => println(io.stdout, line);
   say(`${path}: ${meta.model} (${count(model.parameters().reduce((a, t) => a + t.size, 0))} parameters), epoch ${epoch ?? '?'}, trained on ${meta.dataset}; device ${device}`);
   const { TensorDataset, DataLoader } = nd.utils.data;
-  if (meta.task === 'image') {
-    const data = await loadImageData(cmd, dataset, entry.input ?? 'flat', limit);
+  if (meta.task === 'sequence') {
+    const data = loadSequenceData(cmd, dataset, limit);
+    const split = (f['split'] as string | undefined) ?? 'test';
+    const part = split === 'train' ? data.train : data.test;
+    const loader = sequenceLoader(part, (f['batch-size'] as number | undefined) ?? 500, false);
+    const r = await nd.train.evaluate(model, loader, { loss: sequenceLoss(data.name), metrics: sequenceMetrics(data.name), forward: entryForward(entry) });
+    const acc = r.accuracy !== undefined ? `  token accuracy ${(100 * r.accuracy).toFixed(2)}%${data.name === 'digit-reversal' ? ' (teacher forced)' : ''}` : '';
+    say(`${dataset} ${split}: loss ${r.loss.toFixed(4)}${acc}  (${count(part.n)} ${sequenceUnit(data.name)}, ${r.seconds.toFixed(1)}s)`);
+    for (const line of sequenceReport(entry, model, data, part, split).lines) say(line);
+  } else if (meta.task === 'image') {
+    const data = await loadEntryImages(cmd, dataset, meta, entry, limit);
     const split = (f['split'] as string | undefined) ?? 'test';
     const { x, y } = split === 'train' ? data.train : data.test;
     const loader = new DataLoader(new TensorDataset(x, y), { batchSize: (f['batch-size'] as number | undefined) ?? 1000 });
@@ -82,7 +104,7 @@ export async function evalCommand(argv: readonly string[], io: CliIO): Promise<n
     const seqLen = meta.config.seqLen ?? 64;
     const w = textWindows(data.val, seqLen);
     const loader = new DataLoader(new TensorDataset(w.x, w.y), { batchSize: (f['batch-size'] as number | undefined) ?? 128 });
-    const r = await nd.train.evaluate(model, loader, { loss: textLoss(), metrics: ['accuracy', 'perplexity'], forward: textForward(entry) });
+    const r = await nd.train.evaluate(model, loader, { loss: textLoss(), metrics: ['accuracy', 'perplexity'], forward: entryForward(entry) });
     say(`${dataset} validation: perplexity ${r.perplexity!.toFixed(3)}  loss ${r.loss.toFixed(4)}  next-character accuracy ${(100 * r.accuracy!).toFixed(2)}%  (${count(r.samples)} characters, ${r.seconds.toFixed(1)}s)`);
   }
   return 0;
@@ -103,11 +125,26 @@ export async function sampleCommand(argv: readonly string[], io: CliIO): Promise
   const model = await loadModel(path, meta, entry);
   const generator = new nd.Generator((f['seed'] as number | undefined) ?? 0);
   const say = (line = '') => println(io.stdout, line);
+  if (meta.task === 'sequence') {
+    for (const k of ['length', 'temperature', 'top-k']) {
+      if (f[k] !== undefined) throw new UsageError(`${cmd}: --${k} only for language models, got it for the sequence model ${meta.model}`);
+    }
+    const data = loadSequenceData(cmd, meta.dataset);
+    let prompt: number[] | undefined;
+    if (f['prompt'] !== undefined) {
+      if (data.name !== 'digit-reversal') throw new UsageError(`${cmd}: --prompt only for language models and seq2seq, got it for ${meta.model}`);
+      const digits = parseDigits(String(f['prompt']));
+      if (!digits) throw new UsageError(`${cmd}: --prompt digits 0-9 to reverse, got ${JSON.stringify(f['prompt'])}`);
+      prompt = digits;
+    }
+    for (const line of sequenceSamples(entry, model, data, (f['count'] as number | undefined) ?? 8, generator, prompt)) say(line);
+    return 0;
+  }
   if (meta.task === 'image') {
     for (const k of ['prompt', 'length', 'temperature', 'top-k']) {
       if (f[k] !== undefined) throw new UsageError(`${cmd}: --${k} only for language models, got it for the image classifier ${meta.model}`);
     }
-    const data = await loadImageData(cmd, meta.dataset, entry.input ?? 'flat');
+    const data = await loadEntryImages(cmd, meta.dataset, meta, entry);
     const n = data.test.y.shape[0]!;
     const k = Math.min((f['count'] as number | undefined) ?? 8, n);
     const idx = nd.randperm(n, { generator }).slice([{ start: 0, stop: k }]);
@@ -121,14 +158,14 @@ export async function sampleCommand(argv: readonly string[], io: CliIO): Promise
     });
     return 0;
   }
-  if (f['count'] !== undefined) throw new UsageError(`${cmd}: --count only for image classifiers, got it for the language model ${meta.model}`);
+  if (f['count'] !== undefined) throw new UsageError(`${cmd}: --count only for image classifiers and sequence models, got it for the language model ${meta.model}`);
   const vocab = meta.vocab ?? '';
   const prompt = (f['prompt'] as string | undefined) ?? 'The ';
   const index = new Map([...vocab].map((c, i) => [c, i]));
   const unknown = [...new Set([...prompt].filter((c) => !index.has(c)))];
   if (unknown.length > 0) throw new UsageError(`${cmd}: --prompt characters from the training text, got ${unknown.map((c) => JSON.stringify(c)).join(', ')}`);
   if (prompt.length === 0) throw new UsageError(`${cmd}: --prompt a non-empty text, got ""`);
-  const forward = textForward(entry);
+  const forward = entryForward(entry);
   const wrapped = {
     forward: (x: nd.Tensor) => forward(model as unknown as nd.train.TrainableModel, [x]),
     train: (m?: boolean) => model.train(m),

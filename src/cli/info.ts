@@ -3,7 +3,7 @@ import { cpus, platform, arch, totalmem } from 'node:os';
 import * as nd from '../index.js';
 import { helpText, parseArgs, type CommandSpec } from './args.js';
 import { packageVersion, println, PROG, type CliIO } from './common.js';
-import { IMAGE_DATASETS, TEXT_DATASETS } from './data.js';
+import { IMAGE_DATASETS, SEQUENCE_DATASETS, TEXT_DATASETS } from './data.js';
 import { MODELS } from './models.js';
 
 /** The interface of `needle-ts info`. */
@@ -33,8 +33,9 @@ export async function infoCommand(argv: readonly string[], io: CliIO): Promise<n
     memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
     defaultDevice: nd.getDefaultDevice(),
     devices: devices.map((d) => ({ device: d, backend: nd.getBackend(d).name })),
+    wasm: nd.info().wasm,
     models: Object.fromEntries(Object.entries(MODELS).map(([k, e]) => [k, { task: e.task, dataset: e.dataset, description: e.description }])),
-    datasets: { image: [...IMAGE_DATASETS], text: [...TEXT_DATASETS, 'file:PATH'] },
+    datasets: { image: [...IMAGE_DATASETS], text: [...TEXT_DATASETS, 'file:PATH'], sequence: [...SEQUENCE_DATASETS] },
   };
   if (p.flags['json'] === true) {
     println(io.stdout, JSON.stringify(info, null, 2));
@@ -46,8 +47,13 @@ export async function infoCommand(argv: readonly string[], io: CliIO): Promise<n
   say(`cpu       ${info.cpus}, ${info.memory}`);
   say(`devices   ${info.devices.map((d) => `${d.device}${d.device === info.defaultDevice ? ' (default)' : ''}`).join(', ')}`);
   say(`backends  ${info.devices.map((d) => `${d.device}: ${d.backend}`).join(', ')}`);
+  const w = info.wasm;
+  say(w.available
+    ? `wasm      ${w.threads} thread${w.threads === 1 ? '' : 's'}, ${w.relaxedSimd ? 'relaxed SIMD (fused multiply-add)' : 'plain SIMD'}, memory reclaimed ${w.syncReclaim ? 'synchronously' : 'by the collector'}`
+    : `wasm      unavailable: ${w.reason ?? 'unknown reason'}`);
+  say(`matmul    ${w.matmul === 'blas' ? 'system BLAS' : 'WebAssembly'} (${w.blas})`);
   say('models');
-  for (const [k, e] of Object.entries(MODELS)) say(`  ${k.padEnd(20)}${e.task.padEnd(7)}${e.description}`);
-  say(`datasets  image: ${info.datasets.image.join(', ')}; text: ${info.datasets.text.join(', ')}`);
+  for (const [k, e] of Object.entries(MODELS)) say(`  ${k.padEnd(20)}${e.task.padEnd(9)}${e.description}`);
+  say(`datasets  image: ${info.datasets.image.join(', ')}; text: ${info.datasets.text.join(', ')}; sequence: ${info.datasets.sequence.join(', ')}`);
   return 0;
 }

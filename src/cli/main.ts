@@ -16,7 +16,7 @@ type Command = (argv: readonly string[], io: CliIO) => Promise<number>;
 export const COMMANDS: Record<string, { run: Command; summary: string }> = {
   train: { run: trainCommand, summary: 'Train a model (default main job: mlp-resnet on Fashion-MNIST)' },
   eval: { run: evalCommand, summary: 'Evaluate a checkpoint' },
-  sample: { run: sampleCommand, summary: 'Generate text from a language-model checkpoint' },
+  sample: { run: sampleCommand, summary: 'Generate text from a language-model checkpoint (or show a model\'s test predictions)' },
   info: { run: infoCommand, summary: 'Show versions, devices, backends, models and data sets' },
 };
 
