@@ -3,7 +3,10 @@
  * Prints a table of median times, GFLOP/s for matmul and conv, and the ratio tfjs / needle (above
  * 1 means needle is faster), then writes the same table to docs/benchmarks.md.
  *
- * Usage: node build/bench/run.js [--quick] [--no-write] [--only=<substring>]
+ * Usage: node build/bench/run.js [--quick] [--no-write] [--only=<substring>] [--device=cpu|wasm]
+ *
+ * --device picks needle's device (default cpu: this file is the cpu-backend anchor; the wasm
+ * backend's suite is bench/perf.ts). docs/benchmarks.md is written for the cpu device only.
  */
 import * as os from 'node:os';
 import * as fs from 'node:fs';
@@ -31,6 +34,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const noWrite = args.includes('--no-write');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const device = args.find((a) => a.startsWith('--device='))?.slice('--device='.length) ?? 'cpu';
+// before any tensor below is made (the cases are built at import)
+nd.setDefaultDevice(device);
 
 /** A float32 tfjs tensor with the same values as a needle tensor. */
 function tfOf(t: nd.Tensor): tf.Tensor {
@@ -203,7 +209,7 @@ async function main(): Promise<void> {
   await tf.ready();
   const t0 = Date.now();
   console.log(`machine: ${machine()}`);
-  console.log(`needle-ts cpu backend vs TensorFlow.js ${tf.version_core} (${tf.getBackend()} backend); medians in ms\n`);
+  console.log(`needle-ts ${device} backend vs TensorFlow.js ${tf.version_core} (${tf.getBackend()} backend); medians in ms\n`);
   const rows: Row[] = [];
   for (const c of cases) {
     if (only && !c.name.includes(only) && c.group !== only) continue;
@@ -235,7 +241,8 @@ async function main(): Promise<void> {
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   console.log(`\n(ratio > 1: needle faster; total ${secs} s)`);
 
-  if (!noWrite && !quick && !only) {
+  if (!noWrite && !quick && !only && device !== 'cpu') console.log('(docs/benchmarks.md holds the cpu backend: not written for this device)');
+  if (!noWrite && !quick && !only && device === 'cpu') {
     const here = path.dirname(fileURLToPath(import.meta.url));
     const docs = path.resolve(here, '..', '..', 'docs');
     fs.mkdirSync(docs, { recursive: true });

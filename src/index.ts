@@ -1,57 +1,12 @@
 /**
- * needle-ts: the public surface. Import as `import * as nd from 'needle-ts'`.
+ * needle-ts for Node.js: the public surface (src/api.ts) with Node's backends set up at import:
+ * `cpu`, and `wasm` with worker_threads, relaxed SIMD, synchronous memory reclamation and the
+ * system BLAS through koffi (src/platform/node.ts). Import as `import * as nd from 'needle-ts'`;
+ * bundlers targeting browsers get src/browser.ts instead (package.json "exports").
  */
-import './tensor_methods.js';
-import './autograd/engine.js';
+import { nodePlatform } from './platform/node.js';
 import { setupBackends } from './platform/setup.js';
 
-await setupBackends();
+await setupBackends(nodePlatform, process.env['NEEDLE_DEVICE']);
 
-export { Tensor } from './autograd/tensor.js';
-export type { BackwardOptions } from './autograd/tensor.js';
-export { NDArray } from './ndarray/ndarray.js';
-export type { SliceSpec, NestedArray } from './ndarray/ndarray.js';
-export type { DType } from './ndarray/dtype.js';
-export { promoteTypes } from './ndarray/dtype.js';
-export { getBackend, listDevices, registerBackend, setDefaultDevice, getDefaultDevice } from './ndarray/backend.js';
-export type { Backend } from './ndarray/backend.js';
-export { info } from './info.js';
-export type { Info, WasmInfo } from './info.js';
-export * from './creation.js';
-export * from './ops/primitives.js';
-export { getItem, setItem } from './ops/indexing.js';
-export type { Index } from './ops/indexing.js';
-export * from './functional/activation.js';
-export * from './functional/conv.js';
-export { scaledDotProductAttention, attentionWithWeights, type AttentionOptions } from './functional/attention.js';
-export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.js';
-export { grad, valueAndGrad } from './autograd/functional.js';
-export {
-  Generator,
-  manualSeed,
-  seed,
-  initialSeed,
-  getRngState,
-  setRngState,
-  rand,
-  randn,
-  randint,
-  randperm,
-  bernoulli,
-  normal,
-  normal_,
-  uniform_,
-  truncNormal,
-  defaultGenerator,
-} from './random.js';
-export type { RandomOptions, FillOptions } from './random.js';
-export { GraphError, DeviceError } from './errors.js';
-export * as autograd from './autograd/public.js';
-export * as nn from './nn/index.js';
-export * as optim from './optim/index.js';
-export * from './io/index.js';
-export * as models from './models/index.js';
-export * as datasets from './data/datasets.js';
-export * as utils from './data/utils.js';
-export * as transforms from './data/transforms.js';
-export * as train from './train/index.js';
+export * from './api.js';

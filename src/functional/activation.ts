@@ -1,15 +1,16 @@
 /**
- * Activation composites built from primitives (no backward of their own, so every derivative
- * order comes from the primitives' rules).
+ * Activations: composites built from primitives (no backward of their own, so every derivative
+ * order comes from the primitives' rules), and softmax / logSoftmax, whose primitives (with fused
+ * backend fast paths) live in src/ops/fused.ts.
  */
 import type { Tensor } from '../autograd/tensor.js';
 import { isFloating } from '../ndarray/dtype.js';
 import { normAxis } from '../ndarray/shape.js';
 import { rangeError, typeError } from '../errors.js';
 import {
-  add, cast, div, erf, exp, gt, log1p, logsumexp, max, mul, neg, sub, tanh, where, pow,
+  add, cast, div, erf, exp, gt, log1p, mul, neg, tanh, where, pow,
 } from '../ops/primitives.js';
-import { Tensor as T } from '../autograd/tensor.js';
+import { softmaxPrim } from '../ops/fused.js';
 import { expectTensor } from '../ops/util.js';
 import { bernoulliMask, type Generator } from '../random.js';
 
@@ -18,20 +19,22 @@ function floatInput(op: string, x: Tensor): Tensor {
   return isFloating(x.dtype) ? x : cast(x, 'float32');
 }
 
-/** softmax along `dim`, stable: exp(x - max) / sum (the max is a constant shift). */
+/**
+ * softmax along `dim`, stable: exp(x - max) / sum. A primitive (src/ops/fused.ts) that runs the
+ * backend's fused kernel where it has one; integer inputs are cast to float32.
+ */
 export function softmax(x: Tensor, dim = -1): Tensor {
   x = floatInput('softmax', x);
-  const d = normAxis('softmax', dim, x.ndim);
-  const m = new T(max(x, d, true).array);
-  const e = exp(sub(x, m));
-  return div(e, e.sum(d, true));
+  return softmaxPrim(x, normAxis('softmax', dim, x.ndim), false);
 }
 
-/** log(softmax(x)) along `dim`, computed as x - logsumexp(x). */
+/**
+ * log(softmax(x)) along `dim`, computed as (x - max) - log(sum(exp(x - max))). A primitive
+ * (src/ops/fused.ts) that runs the backend's fused kernel where it has one.
+ */
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
   x = floatInput('logSoftmax', x);
-  const d = normAxis('logSoftmax', dim, x.ndim);
-  return sub(x, logsumexp(x, d, true));
+  return softmaxPrim(x, normAxis('logSoftmax', dim, x.ndim), true);
 }
 
 /** LeakyReLU: x for x > 0, slope * x otherwise. */

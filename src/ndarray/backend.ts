@@ -78,6 +78,38 @@ export interface AxisSpec {
   idxDim: number;
 }
 
+/** Hyperparameters of one fused Adam/AdamW step ({@link Backend.adamStep}); PyTorch's math. */
+export interface AdamStepSpec {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /**
+   * AdamW's decoupled decay: p *= 1 - lr * weightDecay before the update. Otherwise (Adam) the
+   * decay is an L2 term: g += weightDecay * p.
+   */
+  decoupled: boolean;
+  /** Ascend: the gradient is negated first. */
+  maximize: boolean;
+  /** This update's step number (1 for the first): bias corrections 1 - beta_i^step. */
+  step: number;
+}
+
+/**
+ * Operands of {@link Backend.adamStep}: the parameter, its gradient and both moment estimates
+ * (compact, one dtype), and where the new values go. An output may alias its input (in place).
+ */
+export interface AdamStepOperands {
+  param: Dense;
+  grad: Dense;
+  expAvg: Dense;
+  expAvgSq: Dense;
+  paramOut: Dense;
+  expAvgOut: Dense;
+  expAvgSqOut: Dense;
+}
+
 /** The backend contract. See DESIGN.md §2. */
 export interface Backend {
   readonly name: string;
@@ -108,6 +140,51 @@ export interface Backend {
   gather(src: Dense, index: Dense, out: Dense, spec: AxisSpec): void;
   /** out[o, index[o, j, i], i] += src[o, j, i]. */
   scatterAdd(out: Dense, index: Dense, src: Dense, spec: AxisSpec): void;
+
+  // ------------------------------------------------------------------ optional fused fast paths
+  // A backend may add these; the op layer uses them when present (float32/float64 operands) and
+  // falls back to compositions of the members above otherwise, with the same results to rounding.
+
+  /**
+   * Softmax of each of `outer` rows of length `size` of a compact float array:
+   * out = exp(x - max) / sum(exp(x - max)); with `log`, out = (x - s) - log(sum(exp(x - s))) where
+   * s is the row's max, or 0 when that max is infinite (PyTorch's results for rows holding
+   * infinities or NaN). `out` does not alias `a`.
+   */
+  softmax?(a: Dense, out: Dense, outer: number, size: number, log: boolean): void;
+  /**
+   * The vector-Jacobian product of {@link softmax} per row, from its output `y` and the output
+   * gradient `g`: out = y * (g - sum(g * y)); with `log` (y = log-softmax), out = g - exp(y) * sum(g).
+   * Used for plain (not differentiable) backward passes; `out` does not alias the inputs.
+   */
+  softmaxBackward?(y: Dense, g: Dense, out: Dense, outer: number, size: number, log: boolean): void;
+  /**
+   * Layer normalization of each of `outer` rows of length `size`: mean[r] = mean of the row,
+   * rstd[r] = 1 / sqrt(biased variance + eps), out = (x - mean) * rstd * weight + bias, where
+   * `weight` and `bias` (length `size`, may be null) are shared by every row. All one float dtype.
+   */
+  layerNorm?(
+    x: Dense, weight: Dense | null, bias: Dense | null, out: Dense, mean: Dense, rstd: Dense,
+    outer: number, size: number, eps: number,
+  ): void;
+  /**
+   * The vector-Jacobian product of {@link layerNorm} from its saved `mean` and `rstd` and the output
+   * gradient `g`, with xhat = (x - mean) * rstd and gh = g * weight (g without weight):
+   * gx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)) per row; gw = sum over rows of g * xhat;
+   * gb = sum over rows of g. Outputs given as null are not computed. Used for plain (not
+   * differentiable) backward passes.
+   */
+  layerNormBackward?(
+    g: Dense, x: Dense, weight: Dense | null, mean: Dense, rstd: Dense,
+    gx: Dense | null, gw: Dense | null, gb: Dense | null, outer: number, size: number,
+  ): void;
+  /**
+   * One Adam/AdamW update of `size` elements, torch.optim's math with every operation in the
+   * operands' dtype: g = grad (negated when maximize); AdamW: p *= 1 - lr * wd; Adam: g += wd * p;
+   * m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g;
+   * p += -(lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps).
+   */
+  adamStep?(ops: AdamStepOperands, size: number, spec: AdamStepSpec): void;
 }
 
 const registry = new Map<string, Backend>();

@@ -11,6 +11,7 @@ import {
   add, cat, div, eq, indexSelect, matmul, mean, mul, reshape, rsqrt, slice, sub, sum, where,
 } from '../ops/primitives.js';
 import { mT } from '../ops/linalg.js';
+import { layerNormPrim } from '../ops/fused.js';
 import { noGrad } from '../autograd/mode.js';
 
 export {
@@ -62,7 +63,8 @@ export function normalizedDims(op: string, x: Tensor, normalizedShape: number | 
 
 /**
  * Layer normalization (torch.nn.functional.layer_norm): over the last `normalizedShape.length`
- * dims, y = (x - mean) / sqrt(var + eps) * weight + bias with the biased variance.
+ * dims, y = (x - mean) / sqrt(var + eps) * weight + bias with the biased variance. A primitive
+ * (src/ops/fused.ts) that runs the backend's fused kernel where it has one.
  *
  * Shape: input (*, ...normalizedShape); weight and bias normalizedShape; output as input.
  */
@@ -79,6 +81,9 @@ export function layerNorm(
   for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
     if (p && fmtShape(p.shape) !== fmtShape(ns)) throw rangeError('layerNorm', `${name} of shape ${fmtShape(ns)}`, fmtShape(p.shape));
   }
+  const same = (p: Tensor | null) => !p || (p.dtype === input.dtype && p.device === input.device);
+  if (same(weight) && same(bias)) return layerNormPrim(input, dims.length, weight, bias, eps);
+  // mixed dtypes (promotion) or devices (the usual error): the composite
   const mu = mean(input, dims, true);
   const d = sub(input, mu);
   const v = mean(mul(d, d), dims, true);

@@ -12,6 +12,7 @@ export type {
   ParamState,
   UpdateContext,
   Transform,
+  FusedUpdate,
   GroupCheck,
   OptimizerStateDict,
 } from './optimizer.js';

@@ -58,6 +58,13 @@ export interface UpdateContext<H> {
  */
 export type Transform<H> = (update: Tensor, ctx: UpdateContext<H>) => Tensor;
 
+/**
+ * A fused form of a whole chain for one parameter (e.g. Adam in one backend kernel): updates
+ * `ctx.state` exactly as the chain would and returns the parameter's new array, or returns null
+ * (having changed nothing) where it does not apply, and the chain runs.
+ */
+export type FusedUpdate<H> = (grad: Tensor, ctx: UpdateContext<H>) => NDArray | null;
+
 /** Checks a complete param group; throws in the error grammar. */
 export type GroupCheck<H> = (group: H, name: string) => void;
 
@@ -67,6 +74,7 @@ export type GroupCheck<H> = (group: H, name: string) => void;
  */
 interface Rules<H> {
   update(grad: Tensor, ctx: UpdateContext<H>): Tensor;
+  fused(grad: Tensor, ctx: UpdateContext<H>): NDArray | null;
   check(group: H, name: string): void;
 }
 
@@ -129,6 +137,7 @@ export class Optimizer<H extends BaseHyper = BaseHyper> {
     defaults: Omit<H, 'lr'> & { lr?: number },
     chain: readonly Transform<H>[],
     check?: GroupCheck<H>,
+    fused?: FusedUpdate<H>,
   ) {
     this.name = name;
     this.defaults = { ...defaults };
@@ -137,6 +146,9 @@ export class Optimizer<H extends BaseHyper = BaseHyper> {
         let u = grad;
         for (const t of chain) u = t(u, ctx);
         return u;
+      },
+      fused(grad, ctx) {
+        return fused ? fused(grad, ctx) : null;
       },
       check(group, n) {
         check?.(group, n);
@@ -244,8 +256,8 @@ export class Optimizer<H extends BaseHyper = BaseHyper> {
             state = {};
             this.state.set(p, state);
           }
-          const u = this.rules.update(grad, { param: p, group, state });
-          p.array = add(p, u).array;
+          const ctx = { param: p, group, state };
+          p.array = this.rules.fused(grad, ctx) ?? add(p, this.rules.update(grad, ctx)).array;
         }
       }
     });
@@ -270,7 +282,8 @@ export class Optimizer<H extends BaseHyper = BaseHyper> {
         const s = this.state.get(p);
         if (s) {
           const out: Record<string, Tensor | number> = {};
-          for (const [k, v] of Object.entries(s)) out[toSnake(k)] = v instanceof Tensor ? new Tensor(v.array) : v;
+          // copies: fused updates (Adam's) change their state tensors in place
+          for (const [k, v] of Object.entries(s)) out[toSnake(k)] = v instanceof Tensor ? new Tensor(v.array.clone()) : v;
           state[String(index)] = out;
         }
         packed.params.push(index++);

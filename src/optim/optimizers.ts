@@ -1,11 +1,14 @@
 /**
  * SGD, Adam, AdamW, RMSprop and Adagrad: PyTorch 1.13's algorithms and defaults, each a chain of
- * the general transforms in transforms.ts plus its validation rules.
+ * the general transforms in transforms.ts plus its validation rules. Adam and AdamW also have a
+ * fused form of their chain (transforms.fusedAdam: one backend kernel pass per parameter), used
+ * where the parameter's backend has Backend.adamStep and amsgrad is off.
  */
 import { Optimizer, allOf, nonNegative, unitInterval, withDefaults, type BaseHyper, type GroupCheck, type Params } from './optimizer.js';
 import {
   addWeightDecay,
   countStep,
+  fusedAdam,
   maximize,
   momentum,
   scaleByAdam,
@@ -84,7 +87,7 @@ const adamCheck: GroupCheck<AdamHyper> = allOf<AdamHyper>(
 export class Adam extends Optimizer<AdamHyper> {
   constructor(params: Params<AdamHyper>, opts: AdamOptions = {}) {
     const defaults = withDefaults('Adam', { lr: 1e-3, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false }, opts);
-    super('Adam', params, defaults, [countStep, maximize, addWeightDecay, scaleByAdam, scaleByLr], adamCheck);
+    super('Adam', params, defaults, [countStep, maximize, addWeightDecay, scaleByAdam, scaleByLr], adamCheck, fusedAdam(false));
   }
 }
 
@@ -98,7 +101,7 @@ export class Adam extends Optimizer<AdamHyper> {
 export class AdamW extends Optimizer<AdamHyper> {
   constructor(params: Params<AdamHyper>, opts: AdamOptions = {}) {
     const defaults = withDefaults('AdamW', { lr: 1e-3, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false }, opts);
-    super('AdamW', params, defaults, [countStep, maximize, scaleByAdam, addWeightDecay, scaleByLr], adamCheck);
+    super('AdamW', params, defaults, [countStep, maximize, scaleByAdam, addWeightDecay, scaleByLr], adamCheck, fusedAdam(true));
   }
 }
 

@@ -11,12 +11,13 @@
  *
  * Weight decay is one transform in two places: before the preconditioner it is L2 regularization
  * (g + wd*p, Adam), after it it is decoupled decay (AdamW: p - lr*(adam + wd*p) = p*(1 - lr*wd) - lr*adam).
- * All transforms run under noGrad (Optimizer.step) and never modify a tensor in place.
+ * All transforms run under noGrad (Optimizer.step) and never modify a tensor in place (the fused
+ * Adam step, {@link fusedAdam}, updates its moment estimates in place).
  */
 import { Tensor } from '../autograd/tensor.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { add, div, maximum, mul, neg, sqrt, sub } from '../ops/primitives.js';
-import type { BaseHyper, ParamState, Transform } from './optimizer.js';
+import type { BaseHyper, FusedUpdate, ParamState, Transform } from './optimizer.js';
 
 /** A constant tensor like `p` (zeros by default). */
 function filled(p: Tensor, value = 0): Tensor {
@@ -116,3 +117,44 @@ export const scaleByLr: Transform<BaseHyper> = (u, { group }) => mul(u, -group.l
 /** -lr / (1 + (step - 1) * lrDecay) * u (Adagrad's decayed rate; needs countStep). */
 export const scaleByDecayedLr: Transform<BaseHyper & { lrDecay: number }> = (u, { group, state }) =>
   mul(u, -group.lr / (1 + ((state.step as number) - 1) * group.lrDecay));
+
+/** Hyperparameters {@link fusedAdam} reads. */
+type AdamLike = BaseHyper & { betas: number[]; eps: number; weightDecay: number; amsgrad: boolean; maximize: boolean };
+
+/** A moment-estimate state entry the fused kernel can take: absent, or an array like the param's. */
+function fusable(v: Tensor | number | undefined, p: Tensor): boolean {
+  return v === undefined || (v instanceof Tensor && v.dtype === p.dtype && v.device === p.device && v.size === p.size);
+}
+
+/**
+ * Adam's whole chain (countStep -> maximize -> weight decay -> scaleByAdam -> scaleByLr, with the
+ * decay before scaleByAdam, or decoupled after it when `decoupled`) as one Backend.adamStep kernel
+ * pass, for parameters on a backend that has it (amsgrad takes the chain). The state it leaves
+ * (step, expAvg, expAvgSq) is the chain's; the moment estimates, the optimizer's own tensors, are
+ * updated in place (Optimizer.stateDict returns copies), and the parameter gets a new array.
+ */
+export function fusedAdam(decoupled: boolean): FusedUpdate<AdamLike> {
+  return (grad, { param, group, state }) => {
+    const be = param.array.backend;
+    if (!be.adamStep || group.amsgrad) return null;
+    if (grad.dtype !== param.dtype || grad.device !== param.device || grad.size !== param.size) return null;
+    if (!fusable(state.expAvg, param) || !fusable(state.expAvgSq, param)) return null;
+    const step = ((state.step as number | undefined) ?? 0) + 1;
+    const { shape, dtype, device } = param;
+    const moment = (v: Tensor | number | undefined) =>
+      v instanceof Tensor ? v.array.compact() : NDArray.full(shape, 0, dtype, device);
+    const expAvg = moment(state.expAvg);
+    const expAvgSq = moment(state.expAvgSq);
+    const paramOut = NDArray.empty(shape, dtype, device);
+    const [beta1, beta2] = group.betas as [number, number];
+    be.adamStep(
+      { param: param.array.compact(), grad: grad.array.compact(), expAvg, expAvgSq, paramOut, expAvgOut: expAvg, expAvgSqOut: expAvgSq },
+      param.size,
+      { lr: group.lr, beta1, beta2, eps: group.eps, weightDecay: group.weightDecay, decoupled, maximize: group.maximize, step },
+    );
+    state.step = step;
+    if (!(state.expAvg instanceof Tensor) || state.expAvg.array !== expAvg) state.expAvg = new Tensor(expAvg);
+    if (!(state.expAvgSq instanceof Tensor) || state.expAvgSq.array !== expAvgSq) state.expAvgSq = new Tensor(expAvgSq);
+    return paramOut;
+  };
+}

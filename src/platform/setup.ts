@@ -1,7 +1,7 @@
 /**
- * Backend set-up at import: the reference `cpu` backend always; the `wasm` backend wherever
- * WebAssembly SIMD with shared memory works, and then it becomes the default device
- * (NEEDLE_DEVICE=cpu in Node keeps the reference backend as the default).
+ * Backend set-up at import (called by the entry points src/index.ts and src/browser.ts): the
+ * reference `cpu` backend always; the `wasm` backend wherever WebAssembly SIMD works, and then it
+ * becomes the default device (NEEDLE_DEVICE=cpu in Node keeps the reference as the default).
  */
 import { registerBackend, setDefaultDevice } from '../ndarray/backend.js';
 import { cpuBackend } from '../ndarray/cpu/index.js';
@@ -12,28 +12,21 @@ export let wasmRuntime: WasmRuntime | null = null;
 /** Why the wasm backend is unavailable (empty when it is available). */
 export let wasmUnavailable = '';
 
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-
-async function platform(): Promise<WasmPlatform> {
-  if (isNode) {
-    const { nodePlatform } = await import('./node.js');
-    return nodePlatform();
-  }
-  return {};
-}
-
-/** Registers the backends and picks the default device. */
-export async function setupBackends(): Promise<void> {
+/**
+ * Registers the backends and picks the default device: `device` when given (NEEDLE_DEVICE in
+ * Node), else wasm when it is available, else cpu. `platform` says what the host offers the wasm
+ * backend (src/platform/node.ts, src/platform/browser.ts).
+ */
+export async function setupBackends(platform: () => WasmPlatform | Promise<WasmPlatform>, device?: string): Promise<void> {
   registerBackend(cpuBackend);
   try {
-    if (typeof SharedArrayBuffer === 'undefined') throw new Error('SharedArrayBuffer is unavailable (a page must be cross-origin isolated)');
+    if (typeof WebAssembly === 'undefined') throw new Error('WebAssembly is unavailable');
     const { backend, runtime } = createWasmBackend(await platform());
     registerBackend(backend);
     wasmRuntime = runtime;
   } catch (e) {
     wasmUnavailable = (e as Error).message;
-    return;
   }
-  const env = isNode ? process.env['NEEDLE_DEVICE'] : undefined;
-  setDefaultDevice(env !== undefined && env !== '' ? env : 'wasm');
+  if (device !== undefined && device !== '') setDefaultDevice(device);
+  else if (wasmRuntime) setDefaultDevice('wasm');
 }

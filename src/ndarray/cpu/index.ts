@@ -10,6 +10,7 @@ import { gemm } from './matmul.js';
 import {
   addScalarF32, divScalarF32, mulScalarF32, rdivScalarF32, rsubScalarF32, subScalarF32, sumRowsF32,
 } from './fast_f32.js';
+import { cpuFused } from './fused.js';
 
 type ScalarLoopF32 = (a: Float32Array, ao: number, s: number, o: Float32Array, oo: number, n: number) => void;
 /** float32 fast paths of binaryScalar: [op(a, s), op(s, a)]. */
@@ -286,4 +287,5 @@ export const cpuBackend: Backend = {
       }
     }
   },
+  ...cpuFused,
 };

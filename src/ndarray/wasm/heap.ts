@@ -2,7 +2,7 @@
  * The wasm backend's memory: one shared WebAssembly.Memory that the kernels (on every thread) and
  * the host typed-array views of tensors both address. A caching allocator hands out 64-byte
  * aligned blocks in size classes (powers of two and 1.5 times them), reuses freed blocks of the
- * same class, and grows the memory when none is free.
+ * same class without clearing them, and grows the memory when none is free.
  *
  * Lifetime: tensors are garbage collected, so blocks come back through a FinalizationRegistry.
  * Where the platform offers a forced collection and `cleanupSome` (Node, set up by
@@ -43,18 +43,30 @@ interface CleanupRegistry extends FinalizationRegistry<Held> {
   cleanupSome?: () => void;
 }
 
-/** Storage of the wasm backend: `length` elements at byte address `ptr` of the shared memory. */
+function view(dtype: DType, buffer: ArrayBufferLike, ptr: number, length: number): AnyTypedArray {
+  switch (dtype) {
+    case 'float32': return new Float32Array(buffer, ptr, length);
+    case 'float64': return new Float64Array(buffer, ptr, length);
+    case 'int32': return new Int32Array(buffer, ptr, length);
+    case 'bool': return new Uint8Array(buffer, ptr, length);
+  }
+}
+
+/** Storage of the wasm backend: `length` elements at byte address `ptr` of the heap's memory. */
 export class WasmStorage implements Storage {
   readonly device = 'wasm';
-  /** A view on the shared memory (stays valid when the memory grows: shared buffers never detach). */
-  readonly data: AnyTypedArray;
-  constructor(readonly dtype: DType, readonly length: number, readonly ptr: number, buffer: SharedArrayBuffer | ArrayBuffer) {
-    switch (dtype) {
-      case 'float32': this.data = new Float32Array(buffer, ptr, length); break;
-      case 'float64': this.data = new Float64Array(buffer, ptr, length); break;
-      case 'int32': this.data = new Int32Array(buffer, ptr, length); break;
-      case 'bool': this.data = new Uint8Array(buffer, ptr, length); break;
-    }
+  private view: AnyTypedArray;
+  constructor(readonly dtype: DType, readonly length: number, readonly ptr: number, private readonly memory: WebAssembly.Memory) {
+    this.view = view(dtype, memory.buffer, ptr, length);
+  }
+
+  /**
+   * A typed-array view of the elements. On shared memory it stays valid when the memory grows
+   * (shared buffers never detach); on a plain memory growing detaches it, and it is remade.
+   */
+  get data(): AnyTypedArray {
+    if (this.view.byteLength === 0 && this.length > 0) this.view = view(this.dtype, this.memory.buffer, this.ptr, this.length);
+    return this.view;
   }
 }
 
@@ -66,6 +78,8 @@ export interface HeapOptions {
   initialPages?: number;
   /** Force a collection after this many bytes were allocated since the last (default 256 MiB). */
   gcEveryBytes?: number;
+  /** A shared memory (default true; false where shared memory is not allowed). */
+  shared?: boolean;
 }
 
 /** The shared memory and its allocator. Only the main thread allocates. */
@@ -88,7 +102,7 @@ export class WasmHeap {
   constructor(platform: HeapPlatform = {}, opts: HeapOptions = {}) {
     this.maxPages = opts.maxPages ?? 65536;
     const initial = Math.max(opts.initialPages ?? 256, HEAP_BASE / PAGE + 1);
-    this.memory = new WebAssembly.Memory({ initial, maximum: this.maxPages, shared: true });
+    this.memory = new WebAssembly.Memory({ initial, maximum: this.maxPages, shared: opts.shared !== false });
     this.u8 = new Uint8Array(this.memory.buffer);
     const FR = platform.FinalizationRegistry ?? (typeof FinalizationRegistry !== 'undefined' ? FinalizationRegistry : undefined);
     this.registry = FR ? (new FR<Held>((held) => this.release(held[0], held[1])) as CleanupRegistry) : null;
@@ -120,7 +134,7 @@ export class WasmHeap {
     this.collections++;
   }
 
-  /** A zeroed block of at least `bytes` bytes: [ptr, size class]. */
+  /** A block of at least `bytes` bytes (contents undefined): [ptr, size class]. */
   allocBytes(bytes: number): [number, number] {
     const cls = sizeClass(bytes);
     this.sinceGC += cls;
@@ -128,26 +142,22 @@ export class WasmHeap {
     // free what ordinary collections found dead since (cleanupSome is cheap when there is none)
     else if ((++this.allocations & 255) === 0) this.registry?.cleanupSome?.();
     const list = this.freeLists.get(cls);
-    let ptr = list?.pop();
-    if (ptr !== undefined) {
-      this.u8.fill(0, ptr, ptr + cls);
-    } else {
-      ptr = this.bump(cls);
-    }
+    // reused blocks are not zeroed: the Backend contract promises no initial contents (callers
+    // that need zeros fill), and zeroing a 64 MB block on a SharedArrayBuffer costs tens of ms
+    const ptr = list?.pop() ?? this.bump(cls);
     this.liveBytes += cls;
     return [ptr, cls];
   }
 
   private bump(cls: number): number {
     if (this.top + cls > this.byteLength) {
-      // first try to reuse what the dead storages hold
-      if (this.gc) {
+      // first try to reuse what the dead storages hold, when enough was allocated since the
+      // last collection for that to be likely (a collection per growth step would be a
+      // collection every few operations while the memory is still small)
+      if (this.gc && this.sinceGC > Math.max(32 * 2 ** 20, this.liveBytes / 2)) {
         this.collect();
         const again = this.freeLists.get(cls)?.pop();
-        if (again !== undefined) {
-          this.u8.fill(0, again, again + cls);
-          return again;
-        }
+        if (again !== undefined) return again;
       }
       const cur = this.byteLength / PAGE;
       const need = Math.ceil((this.top + cls) / PAGE);
@@ -173,10 +183,10 @@ export class WasmHeap {
     list.push(ptr);
   }
 
-  /** New zeroed storage of `length` elements, reclaimed when it is garbage collected. */
+  /** New storage of `length` elements (contents undefined), reclaimed when it is garbage collected. */
   allocate(dtype: DType, length: number): WasmStorage {
     const [ptr, cls] = this.allocBytes(Math.max(1, length * BYTES[dtype]));
-    const s = new WasmStorage(dtype, length, ptr, this.buffer);
+    const s = new WasmStorage(dtype, length, ptr, this.memory);
     this.registry?.register(s, [ptr, cls], s);
     return s;
   }

@@ -13,6 +13,7 @@ import { elementwiseKernels } from './elementwise.js';
 import { copyKernels } from './copy.js';
 import { reduceKernels } from './reduce.js';
 import { matmulKernels } from './matmul.js';
+import { fusedKernels } from './fused.js';
 
 export { WasmRuntime, type WasmPlatform, type Blas } from './runtime.js';
 export { WasmStorage } from './heap.js';
@@ -26,6 +27,7 @@ export function createWasmBackend(platform: WasmPlatform = {}): { backend: Backe
     ...copyKernels(rt),
     ...reduceKernels(rt),
     ...matmulKernels(rt),
+    ...fusedKernels(rt),
     name: 'wasm',
     allocate: (dtype, length) => rt.heap.allocate(dtype, length),
     free: (s) => {

@@ -1,8 +1,132 @@
-/** matmul kernels of the wasm backend (cases without a WebAssembly kernel use the reference ones). */
-import type { Backend } from '../backend.js';
-import type { WasmRuntime } from './runtime.js';
+/**
+ * matmul of the wasm backend: float32 and float64 products run the blocked WebAssembly SIMD GEMM
+ * of assembly/gemm.ts (packing absorbs transposes and batch strides; threads split batches, or
+ * the rows / columns of C), or the system BLAS when the platform found one; int32 and bool run
+ * the reference kernel.
+ */
+import type { Backend, Dense, MatmulSpec } from '../backend.js';
+import { cpuBackend } from '../cpu/index.js';
+import { ptrOf, type WasmRuntime } from './runtime.js';
+import type { WasmStorage } from './heap.js';
 
+/** Which implementation float matmuls use: the BLAS when present (`auto`), or always one of them. */
+export type MatmulPath = 'auto' | 'wasm' | 'blas';
+
+let path: MatmulPath = 'auto';
+
+/**
+ * Forces the implementation of float matmuls (tests, benchmarks). `blas` uses the system BLAS
+ * where the runtime has one and the WebAssembly kernel otherwise, like `auto`. Returns the
+ * previous setting. The environment variable NEEDLE_MATMUL (auto | wasm | blas) sets the initial
+ * value in Node.
+ */
+export function setMatmulPath(p: MatmulPath): MatmulPath {
+  if (p !== 'auto' && p !== 'wasm' && p !== 'blas') throw new RangeError(`setMatmulPath: expected 'auto', 'wasm' or 'blas', got ${JSON.stringify(p)}`);
+  const prev = path;
+  path = p;
+  return prev;
+}
+
+let forcedTasks = 0;
+
+/**
+ * Forces the number of tasks the WebAssembly GEMM is split into (tests, benchmarks; capped by the
+ * threads that are ready); 0 restores the automatic choice. Returns the previous setting.
+ */
+export function setMatmulTasks(tasks: number): number {
+  if (!Number.isInteger(tasks) || tasks < 0) throw new RangeError(`setMatmulTasks: expected an integer >= 0, got ${tasks}`);
+  const prev = forcedTasks;
+  forcedTasks = tasks;
+  return prev;
+}
+
+/** The current {@link MatmulPath}. */
+export function getMatmulPath(): MatmulPath {
+  return path;
+}
+
+{
+  const env = typeof process !== 'undefined' ? process.env?.['NEEDLE_MATMUL'] : undefined;
+  if (env === 'wasm' || env === 'blas' || env === 'auto') path = env;
+}
+
+/**
+ * Multiply-adds (m * n * k summed over the batch) per task below which a product runs on one
+ * thread: a split costs a dispatch (~1-2 us) and each task packs its own copy of the shared
+ * operand. Measured with bench/gemm.ts.
+ */
+export const GEMM_GRAIN = 1 << 15;
+
+/** Most tasks a product is split into (each needs its own packing buffers). */
+const MAX_TASKS = 8;
+
+/**
+ * The wasm backend's `matmul`: float32 / float64 through the system BLAS when the runtime has one
+ * (unless {@link setMatmulPath} forces `wasm`), else the WebAssembly GEMM split over up to
+ * `rt.pool.threads` tasks ({@link GEMM_GRAIN} multiply-adds per task at least); int32 and bool
+ * through the reference kernel.
+ */
 export function matmulKernels(rt: WasmRuntime): Partial<Backend> {
-  void rt;
-  return {};
+  let scratch = 0;
+  let stride = 0;
+  let tasks = 0;
+  /** Per-task packing buffers for `parts` tasks (allocated once, for all the pool's threads). */
+  const buffers = (parts: number): number => {
+    if (tasks < parts) {
+      stride = rt.exports['gemm_scratch_bytes']!();
+      tasks = Math.min(MAX_TASKS, Math.max(parts, rt.pool.threads));
+      scratch = rt.heap.scratch(stride * tasks);
+    }
+    return scratch;
+  };
+
+  const blasGemm = (a: Dense, b: Dense, out: Dense, s: MatmulSpec, dtype: 'float32' | 'float64'): void => {
+    const blas = rt.blas!;
+    const A = (a.storage as WasmStorage).data as Float32Array | Float64Array;
+    const B = (b.storage as WasmStorage).data as Float32Array | Float64Array;
+    const C = (out.storage as WasmStorage).data as Float32Array | Float64Array;
+    const { m, n, k } = s;
+    const lda = s.transA ? m : k;
+    const ldb = s.transB ? k : n;
+    const aLen = m * k;
+    const bLen = k * n;
+    for (let t = 0; t < s.batch; t++) {
+      const ao = a.offset + t * s.strideA;
+      const bo = b.offset + t * s.strideB;
+      const co = out.offset + t * m * n;
+      const cv = C.subarray(co, co + m * n);
+      if (k === 0) {
+        cv.fill(0);
+        continue;
+      }
+      blas.gemm(dtype, s.transA, s.transB, m, n, k, 1, A.subarray(ao, ao + aLen), lda, B.subarray(bo, bo + bLen), ldb, 0, cv, n);
+    }
+  };
+
+  return {
+    matmul(a: Dense, b: Dense, out: Dense, s: MatmulSpec): void {
+      const dtype = out.storage.dtype;
+      if (dtype !== 'float32' && dtype !== 'float64') {
+        cpuBackend.matmul(a, b, out, s);
+        return;
+      }
+      const { batch, m, n, k } = s;
+      if (batch === 0 || m === 0 || n === 0) return;
+      if (rt.blas && path !== 'wasm') {
+        blasGemm(a, b, out, s, dtype);
+        return;
+      }
+      const ars = s.transA ? 1 : k;
+      const acs = s.transA ? m : 1;
+      const brs = s.transB ? 1 : n;
+      const bcs = s.transB ? k : 1;
+      const work = batch * m * n * Math.max(k, 1);
+      const parts = forcedTasks > 0
+        ? Math.min(forcedTasks, MAX_TASKS)
+        : Math.max(1, Math.min(rt.pool.threads, MAX_TASKS, Math.floor(work / GEMM_GRAIN)));
+      const buf = buffers(parts);
+      rt.run(dtype === 'float32' ? 'gemm_f32' : 'gemm_f64',
+        [ptrOf(a), ptrOf(b), ptrOf(out), batch, m, n, k, ars, acs, brs, bcs, s.strideA, s.strideB, buf, stride], parts);
+    },
+  };
 }

@@ -37,6 +37,56 @@ export interface WasmPlatform extends HeapPlatform {
   /** Why there is no BLAS (for nd.info()). */
   blasNote?: string;
   heap?: HeapOptions;
+  /**
+   * Whether the memory is shared (default true). A page that is not cross-origin isolated cannot
+   * share memory: the module is then instantiated on a plain memory, with one thread.
+   */
+  sharedMemory?: boolean;
+}
+
+/**
+ * The module with its memory import changed from shared to unshared (limits flag 0x03 -> 0x01),
+ * for engines or pages where shared memory is not allowed. The kernels use no atomics, so
+ * nothing else depends on the memory being shared.
+ */
+export function unshareMemoryImport(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const out = bytes.slice();
+  let p = 8;
+  const leb = (): number => {
+    let r = 0;
+    let shift = 0;
+    for (;;) {
+      const b = out[p++]!;
+      r |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return r >>> 0;
+      shift += 7;
+    }
+  };
+  while (p < out.length) {
+    const id = out[p++]!;
+    const size = leb();
+    const end = p + size;
+    if (id === 2) {
+      const count = leb();
+      for (let i = 0; i < count; i++) {
+        const moduleName = leb(); // (read first: `p += leb()` would add to the old p)
+        p += moduleName;
+        const fieldName = leb();
+        p += fieldName;
+        const kind = out[p++]!;
+        if (kind === 0) leb();
+        else if (kind === 1) { p++; const f = out[p++]!; leb(); if (f & 1) leb(); }
+        else if (kind === 2) {
+          const flag = out[p]!;
+          if (flag === 0x03) out[p] = 0x01;
+          else if (flag === 0x02) out[p] = 0x00;
+          return out;
+        } else { p++; p++; }
+      }
+    }
+    p = end;
+  }
+  throw internal('the kernel module has no memory import');
 }
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {
@@ -63,16 +113,18 @@ export class WasmRuntime {
   readonly blasNote: string;
 
   constructor(platform: WasmPlatform = {}) {
-    const relaxedBytes = decode(RELAXED_WASM);
+    const shared = platform.sharedMemory !== false;
+    const prep = (b: Uint8Array<ArrayBuffer>) => (shared ? b : unshareMemoryImport(b));
+    const relaxedBytes = prep(decode(RELAXED_WASM));
     this.relaxed = WebAssembly.validate(relaxedBytes);
-    this.module = new WebAssembly.Module(this.relaxed ? relaxedBytes : decode(PLAIN_WASM));
-    this.heap = new WasmHeap(platform, platform.heap ?? {});
+    this.module = new WebAssembly.Module(this.relaxed ? relaxedBytes : prep(decode(PLAIN_WASM)));
+    this.heap = new WasmHeap(platform, { ...(platform.heap ?? {}), shared });
     const instance = new WebAssembly.Instance(this.module, {
       env: { memory: this.heap.memory, abort: () => { throw internal('wasm kernel aborted'); } },
     });
     this.exports = instance.exports as unknown as Record<string, Kernel>;
     const control = this.heap.scratch(CONTROL_BYTES);
-    this.pool = new ThreadPool(this.exports, this.heap.memory, control, platform.threads ?? 1, this.module, platform.spawn);
+    this.pool = new ThreadPool(this.exports, this.heap.memory, control, shared ? platform.threads ?? 1 : 1, this.module, shared ? platform.spawn : undefined);
     this.blas = platform.blas ?? null;
     this.blasNote = platform.blasNote ?? (this.blas ? `BLAS ${this.blas.path}` : 'no BLAS');
   }

@@ -79,6 +79,7 @@ export class ThreadPool {
 
   /** Workers that are ready to take parts of a job (start-up is asynchronous). */
   get ready(): number {
+    if (this.workers.length === 0) return 0; // (and no view of a plain memory that may have grown)
     return Math.min(Atomics.load(this.ctl, READY), this.workers.length);
   }
 
