@@ -60,5 +60,7 @@ export async function nodePlatform(): Promise<WasmPlatform> {
     return { terminate: () => void w.terminate() };
   };
   const { blas, note } = await loadBlas();
-  return { ...(gc ? { gc } : {}), ...(FR ? { FinalizationRegistry: FR } : {}), spawn, threads: threadCount(), blas, blasNote: note };
+  const scale = Number(process.env['NEEDLE_GRAIN_SCALE'] ?? '1');
+  const grainScale = Number.isFinite(scale) && scale > 0 ? scale : 1;
+  return { ...(gc ? { gc } : {}), ...(FR ? { FinalizationRegistry: FR } : {}), spawn, threads: threadCount(), blas, blasNote: note, grainScale };
 }

@@ -12,6 +12,7 @@ import { clipGradNorm_ } from '../optim/clip.js';
 import { fmt, rangeError, typeError } from '../errors.js';
 import { correctCount, now, perplexity, type MetricName } from './metrics.js';
 import type { ProgressBar } from './progress.js';
+import { wasmRuntime } from '../platform/setup.js';
 
 /** A batch: `[input, target]`; further elements (e.g. lengths) are ignored by the default step. */
 export type Batch = readonly Tensor[];
@@ -145,19 +146,34 @@ export function loaderLength(fn: string, name: string, loader: unknown): number 
   return typeof n === 'number' && n >= 0 ? n : NaN;
 }
 
+/**
+ * Whether dead tensors' memory comes back only when the event loop runs (the wasm backend
+ * without forced collections, i.e. in browsers): then each batch ends with a macrotask yield, so
+ * the FinalizationRegistry's callbacks can return the blocks (a promise that is already resolved
+ * is not enough: its continuation runs before any task).
+ */
+function mustYield(): boolean {
+  return wasmRuntime !== null && !wasmRuntime.heap.syncReclaim;
+}
+
+const macrotask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
 /** Runs `body` on each batch (sync iteration when possible), stopping after `max` batches or when body returns false. */
 async function forEachBatch(loader: Batches, max: number, body: (batch: Batch, i: number) => boolean | Promise<boolean>): Promise<void> {
   let i = 0;
   if (max <= 0) return;
+  const yieldEach = mustYield();
   if (typeof (loader as Iterable<Batch>)[Symbol.iterator] === 'function') {
     for (const b of loader as Iterable<Batch>) {
       let r = body(b, i++);
       if (r instanceof Promise) r = await r;
+      if (yieldEach) await macrotask();
       if (!r || i >= max) break;
     }
   } else {
     for await (const b of loader as AsyncIterable<Batch>) {
       const r = await body(b, i++);
+      if (yieldEach) await macrotask();
       if (!r || i >= max) break;
     }
   }

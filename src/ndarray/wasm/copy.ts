@@ -25,7 +25,7 @@ export const MAX_COPY_RANK = 8;
 /** Elements per thread below which a copy runs on one thread. */
 const COPY_GRAIN = STREAM_GRAIN;
 /** Index rows (gather) or element updates (scatterAdd) per thread below which one thread runs. */
-const INDEX_GRAIN = 1 << 15;
+const INDEX_GRAIN = 1 << 17;
 
 /** A strided copy reduced to `rank` dims (element strides), in the loop order the kernel uses. */
 export interface CopyPlan {

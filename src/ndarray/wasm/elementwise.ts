@@ -22,11 +22,11 @@ import { BYTES } from './heap.js';
 import { partsFor, ptrOf, type WasmRuntime } from './runtime.js';
 
 /** Elements per thread below which splitting a streaming kernel costs more than it saves. */
-export const STREAM_GRAIN = 1 << 16;
+export const STREAM_GRAIN = 1 << 18;
 /** Elements per thread for the polynomial float32 functions (exp, log, tanh, sigmoid). */
-export const MATH_GRAIN = 1 << 14;
+export const MATH_GRAIN = 1 << 16;
 /** Elements per thread for kernels calling a scalar float64 function per element. */
-export const SCALAR_GRAIN = 1 << 12;
+export const SCALAR_GRAIN = 1 << 14;
 
 /** Kernel-name suffix of each dtype. */
 const SUFFIX: { [K in DType]: string } = { float32: 'f32', float64: 'f64', int32: 'i32', bool: 'u8' };

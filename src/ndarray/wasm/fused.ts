@@ -8,9 +8,9 @@ import { cpuFused, type FusedMember } from '../cpu/fused.js';
 import { partsFor, ptrOf, type WasmRuntime } from './runtime.js';
 
 /** Elements per thread below which splitting a row kernel costs more than it saves. */
-const ROW_GRAIN = 1 << 14;
+const ROW_GRAIN = 1 << 16;
 /** Elements per thread below which splitting the (memory-bound) Adam step does not pay. */
-const ADAM_GRAIN = 1 << 15;
+const ADAM_GRAIN = 1 << 17;
 
 export function fusedKernels(rt: WasmRuntime): Pick<Required<Backend>, FusedMember> {
   const rows = (outer: number, size: number) => Math.min(outer, partsFor(rt, outer * size, ROW_GRAIN));

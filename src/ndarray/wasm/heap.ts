@@ -27,6 +27,8 @@ export const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, 
 
 const PAGE = 65536;
 const ALIGN = 64;
+/** Blocks from this size get a ballast ArrayBuffer where collections cannot be forced. */
+const BALLAST_MIN = 64 * 1024;
 /** The first MiB holds the kernels' static data; the heap starts above it. */
 export const HEAP_BASE = 1 << 20;
 
@@ -92,6 +94,8 @@ export class WasmHeap {
   private readonly gc: (() => void) | undefined;
   private sinceGC = 0;
   private allocations = 0;
+  /** The class of each live storage's block (a full heap may hand out a larger one). */
+  private readonly classes = new WeakMap<WasmStorage, number>();
   private readonly gcEveryBytes: number;
   private u8: Uint8Array;
   /** Bytes in blocks held by live storages. */
@@ -141,15 +145,16 @@ export class WasmHeap {
     if (this.sinceGC > Math.max(this.gcEveryBytes, this.liveBytes)) this.collect();
     // free what ordinary collections found dead since (cleanupSome is cheap when there is none)
     else if ((++this.allocations & 255) === 0) this.registry?.cleanupSome?.();
-    const list = this.freeLists.get(cls);
     // reused blocks are not zeroed: the Backend contract promises no initial contents (callers
     // that need zeros fill), and zeroing a 64 MB block on a SharedArrayBuffer costs tens of ms
-    const ptr = list?.pop() ?? this.bump(cls);
-    this.liveBytes += cls;
-    return [ptr, cls];
+    const reused = this.freeLists.get(cls)?.pop();
+    const block: [number, number] = reused !== undefined ? [reused, cls] : this.bump(cls);
+    this.liveBytes += block[1];
+    return block;
   }
 
-  private bump(cls: number): number {
+  /** A fresh block from the top of the heap (growing the memory), or a larger free one when full. */
+  private bump(cls: number): [number, number] {
     if (this.top + cls > this.byteLength) {
       // first try to reuse what the dead storages hold, when enough was allocated since the
       // last collection for that to be likely (a collection per growth step would be a
@@ -157,22 +162,29 @@ export class WasmHeap {
       if (this.gc && this.sinceGC > Math.max(32 * 2 ** 20, this.liveBytes / 2)) {
         this.collect();
         const again = this.freeLists.get(cls)?.pop();
-        if (again !== undefined) return again;
+        if (again !== undefined) return [again, cls];
       }
       const cur = this.byteLength / PAGE;
       const need = Math.ceil((this.top + cls) / PAGE);
-      const want = Math.min(this.maxPages, Math.max(need, cur + Math.ceil(cur / 4)));
       if (need > this.maxPages) {
+        this.collect();
+        const again = this.freeLists.get(cls)?.pop();
+        if (again !== undefined) return [again, cls];
+        // the memory is at its maximum: hand out the smallest larger free block whole (it
+        // returns to its own class when freed)
+        const larger = [...this.freeLists.entries()].filter(([c, l]) => c > cls && l.length > 0).sort((a, b) => a[0] - b[0])[0];
+        if (larger) return [larger[1].pop()!, larger[0]];
         throw new DeviceError(
           `wasm: expected an allocation that fits in ${this.maxPages * PAGE} bytes of WebAssembly memory, got a request for ${cls} bytes with ${this.liveBytes} bytes live (free tensors or use a smaller batch)`,
         );
       }
+      const want = Math.min(this.maxPages, Math.max(need, cur + Math.ceil(cur / 4)));
       this.memory.grow(want - cur);
       this.u8 = new Uint8Array(this.memory.buffer);
     }
     const ptr = this.top;
     this.top += cls;
-    return ptr;
+    return [ptr, cls];
   }
 
   /** Returns a block to its free list. */
@@ -188,12 +200,18 @@ export class WasmHeap {
     const [ptr, cls] = this.allocBytes(Math.max(1, length * BYTES[dtype]));
     const s = new WasmStorage(dtype, length, ptr, this.memory);
     this.registry?.register(s, [ptr, cls], s);
+    this.classes.set(s, cls);
+    // Without forced collections (browsers) the engine cannot see WebAssembly memory, so nothing
+    // prompts it to collect dead tensors: a "ballast" ArrayBuffer of the block's size, owned by
+    // the storage, counts as external memory in the engine's heuristics (its pages are never
+    // touched, so they cost address space, not RAM) and dies with the storage.
+    if (!this.gc && cls >= BALLAST_MIN) (s as unknown as { ballast: ArrayBuffer }).ballast = new ArrayBuffer(cls);
     return s;
   }
 
   /** Frees `s` now (it must not be used afterwards). */
   free(s: WasmStorage): void {
-    if (this.registry?.unregister(s)) this.release(s.ptr, sizeClass(Math.max(1, s.length * BYTES[s.dtype])));
+    if (this.registry?.unregister(s)) this.release(s.ptr, this.classes.get(s) ?? sizeClass(Math.max(1, s.length * BYTES[s.dtype])));
   }
 
   /** Scratch memory for kernels (packing buffers): a block that is never garbage collected. */

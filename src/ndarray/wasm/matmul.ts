@@ -55,7 +55,7 @@ export function getMatmulPath(): MatmulPath {
  * thread: a split costs a dispatch (~1-2 us) and each task packs its own copy of the shared
  * operand. Measured with bench/gemm.ts.
  */
-export const GEMM_GRAIN = 1 << 15;
+export const GEMM_GRAIN = 1 << 20;
 
 /** Most tasks a product is split into (each needs its own packing buffers). */
 const MAX_TASKS = 8;
@@ -123,7 +123,7 @@ export function matmulKernels(rt: WasmRuntime): Partial<Backend> {
       const work = batch * m * n * Math.max(k, 1);
       const parts = forcedTasks > 0
         ? Math.min(forcedTasks, MAX_TASKS)
-        : Math.max(1, Math.min(rt.pool.threads, MAX_TASKS, Math.floor(work / GEMM_GRAIN)));
+        : Math.max(1, Math.min(rt.pool.threads, MAX_TASKS, Math.floor(work / Math.max(1, GEMM_GRAIN * rt.grainScale))));
       const buf = buffers(parts);
       rt.run(dtype === 'float32' ? 'gemm_f32' : 'gemm_f64',
         [ptrOf(a), ptrOf(b), ptrOf(out), batch, m, n, k, ars, acs, brs, bcs, s.strideA, s.strideB, buf, stride], parts);

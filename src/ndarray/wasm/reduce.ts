@@ -20,7 +20,7 @@ import { partsFor, ptrOf, type WasmRuntime } from './runtime.js';
 /** Op codes of assembly/reduce.ts. */
 const OP_CODE: { [K in ReduceOp]: number } = { sum: 0, max: 1, min: 2, prod: 3, argmax: 4, argmin: 5 };
 /** Elements per thread below which a reduction runs on one thread. */
-const REDUCE_GRAIN = 1 << 15;
+const REDUCE_GRAIN = 1 << 17;
 
 /** The reduction kernels; cases they do not cover run the reference kernels on the same memory. */
 export function reduceKernels(rt: WasmRuntime): Partial<Backend> {

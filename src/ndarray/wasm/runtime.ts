@@ -32,6 +32,11 @@ export interface WasmPlatform extends HeapPlatform {
   spawn?: SpawnWorker;
   /** Threads to use (main thread included). */
   threads?: number;
+  /**
+   * Multiplies every kernel's per-thread grain (the work below which it runs on one thread);
+   * default 1. Tests use a tiny scale to send small inputs through the threaded paths.
+   */
+  grainScale?: number;
   /** A system BLAS for matmul. */
   blas?: Blas | null;
   /** Why there is no BLAS (for nd.info()). */
@@ -111,6 +116,8 @@ export class WasmRuntime {
   readonly relaxed: boolean;
   readonly blas: Blas | null;
   readonly blasNote: string;
+  /** See {@link WasmPlatform.grainScale}. */
+  readonly grainScale: number;
 
   constructor(platform: WasmPlatform = {}) {
     const shared = platform.sharedMemory !== false;
@@ -126,6 +133,7 @@ export class WasmRuntime {
     const control = this.heap.scratch(CONTROL_BYTES);
     this.pool = new ThreadPool(this.exports, this.heap.memory, control, shared ? platform.threads ?? 1 : 1, this.module, shared ? platform.spawn : undefined);
     this.blas = platform.blas ?? null;
+    this.grainScale = platform.grainScale ?? 1;
     this.blasNote = platform.blasNote ?? (this.blas ? `BLAS ${this.blas.path}` : 'no BLAS');
   }
 
@@ -151,5 +159,5 @@ export function ptrOf(d: Dense): number {
 
 /** Splits work of `elements` items over threads only when each part gets at least `grain`. */
 export function partsFor(rt: WasmRuntime, elements: number, grain: number): number {
-  return Math.max(1, Math.min(rt.pool.threads, Math.floor(elements / grain)));
+  return Math.max(1, Math.min(rt.pool.threads, Math.floor(elements / Math.max(1, grain * rt.grainScale))));
 }
