@@ -1,6 +1,6 @@
 /** needle-ts side of tools/cases/nn.py: convolution, pooling and the sliding-window primitives. */
-import * as nd from '../../src/index.js';
-import type { OpTable } from './harness.js';
+import * as nd from '../../src/api.js';
+import type { OpTable } from './check.js';
 
 type P = Record<string, any>;
 const T = (xs: nd.Tensor[]) => xs[0]!;
