@@ -27,5 +27,5 @@ export function browserPlatform(): WasmPlatform {
     w.postMessage(init);
     return { terminate: () => w.terminate() };
   };
-  return { spawn, threads: Math.max(1, Math.min(8, cores)), blasNote: 'no BLAS in browsers', heap: { maxPages: 16384 } };
+  return { spawn, threads: Math.max(1, Math.min(8, cores)), cores, blasNote: 'no BLAS in browsers', heap: { maxPages: 16384 } };
 }

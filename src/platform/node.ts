@@ -62,5 +62,5 @@ export async function nodePlatform(): Promise<WasmPlatform> {
   const { blas, note } = await loadBlas();
   const scale = Number(process.env['NEEDLE_GRAIN_SCALE'] ?? '1');
   const grainScale = Number.isFinite(scale) && scale > 0 ? scale : 1;
-  return { ...(gc ? { gc } : {}), ...(FR ? { FinalizationRegistry: FR } : {}), spawn, threads: threadCount(), blas, blasNote: note, grainScale };
+  return { ...(gc ? { gc } : {}), ...(FR ? { FinalizationRegistry: FR } : {}), spawn, threads: threadCount(), blas, blasNote: note, grainScale, cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length };
 }

@@ -32,6 +32,8 @@ export interface WasmPlatform extends HeapPlatform {
   spawn?: SpawnWorker;
   /** Threads to use (main thread included). */
   threads?: number;
+  /** Cores available (threads beyond them do not spin while waiting). */
+  cores?: number;
   /**
    * Multiplies every kernel's per-thread grain (the work below which it runs on one thread);
    * default 1. Tests use a tiny scale to send small inputs through the threaded paths.
@@ -131,7 +133,7 @@ export class WasmRuntime {
     });
     this.exports = instance.exports as unknown as Record<string, Kernel>;
     const control = this.heap.scratch(CONTROL_BYTES);
-    this.pool = new ThreadPool(this.exports, this.heap.memory, control, shared ? platform.threads ?? 1 : 1, this.module, shared ? platform.spawn : undefined);
+    this.pool = new ThreadPool(this.exports, this.heap.memory, control, shared ? platform.threads ?? 1 : 1, this.module, shared ? platform.spawn : undefined, platform.cores);
     this.blas = platform.blas ?? null;
     this.grainScale = platform.grainScale ?? 1;
     this.blasNote = platform.blasNote ?? (this.blas ? `BLAS ${this.blas.path}` : 'no BLAS');

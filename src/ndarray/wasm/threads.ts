@@ -22,6 +22,8 @@ export const KERNEL = 2;
 export const NTASKS = 3;
 export const READY = 4;
 export const STOP = 5;
+/** Nonzero: the task number of a worker whose kernel trapped (the main thread throws). */
+export const FAILED = 7;
 /** The generation the descriptors in KERNEL/NTASKS/args belong to. */
 export const JOBGEN = 6;
 /** Byte offset of the f64 argument slots in the control block. */
@@ -37,6 +39,8 @@ export interface WorkerInit {
   control: number;
   index: number;
   kernels: string[];
+  /** Iterations to spin before sleeping while waiting for a job (0 when threads outnumber cores). */
+  spin: number;
 }
 
 /** A started worker, whatever the platform. */
@@ -56,6 +60,7 @@ export class ThreadPool {
   private readonly args: Float64Array;
   private readonly ids = new Map<string, number>();
   private readonly workers: WorkerHandle[] = [];
+  private readonly mainSpin: number;
   /** Whether Atomics.wait may block this thread (not on a browser's main thread). */
   private readonly canWait: boolean;
 
@@ -66,6 +71,8 @@ export class ThreadPool {
     threads: number,
     module: WebAssembly.Module,
     spawn: SpawnWorker | undefined,
+    /** Cores available: with more threads than cores, spinning only steals them, so nobody spins. */
+    cores = Infinity,
   ) {
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.ctl = new Int32Array(buf, control, ARGS / 4);
@@ -74,7 +81,9 @@ export class ThreadPool {
     kernels.forEach((k, i) => this.ids.set(k, i));
     this.threads = spawn ? Math.max(1, threads) : 1;
     this.canWait = typeof (globalThis as { window?: unknown }).window === 'undefined';
-    for (let w = 0; w < this.threads - 1; w++) this.workers.push(spawn!({ module, memory, control, index: w, kernels }));
+    const spin = this.threads <= cores ? 300_000 : 0;
+    this.mainSpin = this.threads <= cores ? 100_000 : 100;
+    for (let w = 0; w < this.threads - 1; w++) this.workers.push(spawn!({ module, memory, control, index: w, kernels, spin }));
   }
 
   /** Workers that are ready to take parts of a job (start-up is asynchronous). */
@@ -105,15 +114,27 @@ export class ThreadPool {
     Atomics.store(ctl, JOBGEN, ctl[GEN]! + 1);
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
-    fn(...args, 0, n);
+    let mainError: unknown = null;
+    try {
+      fn(...args, 0, n);
+    } catch (e) {
+      mainError = e; // still wait: the next job must not start while workers run this one
+    }
     // wait for the workers: spin (they are usually done, and waking this thread from a futex
     // costs ~100 us on the machines measured), then sleep
+    let since = 0;
     for (let spin = 0; Atomics.load(ctl, PENDING) !== 0; spin++) {
-      if (spin > 100_000 && this.canWait) {
+      if (spin > this.mainSpin && this.canWait) {
         const p = Atomics.load(ctl, PENDING);
         if (p !== 0) Atomics.wait(ctl, PENDING, p, 5);
+        // a worker that never finishes is a bug: fail loudly instead of hanging the process
+        if (since === 0) since = performance.now();
+        else if (performance.now() - since > 120_000) throw internal(`wasm thread pool: ${Atomics.load(ctl, PENDING)} worker(s) did not finish kernel ${name} within 120 s`);
       }
     }
+    const failed = Atomics.exchange(ctl, FAILED, 0);
+    if (mainError !== null) throw mainError;
+    if (failed !== 0) throw internal(`wasm kernel ${name} trapped in worker task ${failed}`);
   }
 
   /** Stops the workers. */
@@ -137,15 +158,18 @@ export function serveJobs(init: WorkerInit): void {
   const buf = init.memory.buffer as unknown as SharedArrayBuffer;
   const ctl = new Int32Array(buf, init.control, ARGS / 4);
   const args = new Float64Array(buf, init.control + ARGS, MAX_ARGS);
-  const task = init.index + 1;
+  // the task number comes from the order of readiness, not from init.index: the main thread
+  // splits a job over the first `ready` workers, so with workers 0 and 1 started and worker 2
+  // not, a job of 3 tasks must go to the two started ones (a worker that starts later reads the
+  // generation first, so it can only take part in jobs posted after it counted itself ready)
   let gen = Atomics.load(ctl, GEN);
-  Atomics.add(ctl, READY, 1);
+  const task = Atomics.add(ctl, READY, 1) + 1;
   const scratch = new Array<number>(MAX_ARGS + 2);
   for (;;) {
     // spin before sleeping (a few hundred us): jobs come in bursts separated by the JavaScript
     // of autograd, and a wake-up from Atomics.wait costs ~100 us, more than most jobs take
     let spins = 0;
-    while (Atomics.load(ctl, GEN) === gen && spins < 300_000) spins++;
+    while (Atomics.load(ctl, GEN) === gen && spins < init.spin) spins++;
     if (Atomics.load(ctl, GEN) === gen) Atomics.wait(ctl, GEN, gen);
     gen = Atomics.load(ctl, GEN);
     if (Atomics.load(ctl, STOP)) return;
@@ -161,6 +185,10 @@ export function serveJobs(init: WorkerInit): void {
       scratch.length = nargs + 2;
       try {
         fn(...scratch);
+      } catch (e) {
+        // a trap must not kill the worker (the main thread would then wait for it forever)
+        Atomics.store(ctl, FAILED, task);
+        console.error(`needle-ts wasm worker ${task}: ${(e as Error)?.message ?? String(e)}`);
       } finally {
         if (Atomics.sub(ctl, PENDING, 1) === 1) Atomics.notify(ctl, PENDING);
       }
