@@ -53,3 +53,4 @@ export * as datasets from './data/datasets.js';
 export * as utils from './data/utils.js';
 export * as transforms from './data/transforms.js';
 export * as train from './train/index.js';
+export * as cuda from './ndarray/cuda/public.js';

@@ -6,7 +6,8 @@
  */
 import { nodePlatform } from './platform/node.js';
 import { setupBackends } from './platform/setup.js';
+import { loadCuda } from './platform/cuda.js';
 
-await setupBackends(nodePlatform, process.env['NEEDLE_DEVICE']);
+await setupBackends(nodePlatform, process.env['NEEDLE_DEVICE'], async () => (await loadCuda()).backend);
 
 export * from './api.js';

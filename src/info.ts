@@ -5,6 +5,7 @@
  */
 import { getDefaultDevice, listDevices } from './ndarray/backend.js';
 import { wasmRuntime, wasmUnavailable } from './platform/setup.js';
+import { info as cudaInfo } from './ndarray/cuda/public.js';
 
 /** The wasm backend's state (see {@link info}). */
 export interface WasmInfo {
@@ -34,6 +35,8 @@ export interface Info {
   wasm: WasmInfo;
   /** 'node', 'browser' or 'other'. */
   platform: 'node' | 'browser' | 'other';
+  /** The CUDA backend: available, or why not (see docs/cuda.md). */
+  cuda: ReturnType<typeof cudaInfo>;
 }
 
 /**
@@ -59,5 +62,5 @@ export function info(): Info {
         memory: rt.heap.stats(),
       }
     : { available: false, reason: wasmUnavailable, threads: 0, workersReady: 0, relaxedSimd: false, syncReclaim: false, matmul: 'wasm', blas: 'no BLAS', memory: { liveBytes: 0, heapBytes: 0, memoryBytes: 0, collections: 0 } };
-  return { defaultDevice: getDefaultDevice(), devices: listDevices(), wasm, platform };
+  return { defaultDevice: getDefaultDevice(), devices: listDevices(), wasm, platform, cuda: cudaInfo() };
 }

@@ -52,6 +52,8 @@ export async function infoCommand(argv: readonly string[], io: CliIO): Promise<n
     ? `wasm      ${w.threads} thread${w.threads === 1 ? '' : 's'}, ${w.relaxedSimd ? 'relaxed SIMD (fused multiply-add)' : 'plain SIMD'}, memory reclaimed ${w.syncReclaim ? 'synchronously' : 'by the collector'}`
     : `wasm      unavailable: ${w.reason ?? 'unknown reason'}`);
   say(`matmul    ${w.matmul === 'blas' ? 'system BLAS' : 'WebAssembly'} (${w.blas})`);
+  const c = nd.info().cuda;
+  say(`cuda      ${c.available ? `${c.device?.name ?? 'available'}` : `unavailable (${c.reason})`}`);
   say('models');
   for (const [k, e] of Object.entries(MODELS)) say(`  ${k.padEnd(20)}${e.task.padEnd(9)}${e.description}`);
   say(`datasets  image: ${info.datasets.image.join(', ')}; text: ${info.datasets.text.join(', ')}; sequence: ${info.datasets.sequence.join(', ')}`);

@@ -3,7 +3,7 @@
  * reference `cpu` backend always; the `wasm` backend wherever WebAssembly SIMD works, and then it
  * becomes the default device (NEEDLE_DEVICE=cpu in Node keeps the reference as the default).
  */
-import { registerBackend, setDefaultDevice } from '../ndarray/backend.js';
+import { registerBackend, setDefaultDevice, type Backend } from '../ndarray/backend.js';
 import { cpuBackend } from '../ndarray/cpu/index.js';
 import { createWasmBackend, type WasmPlatform, type WasmRuntime } from '../ndarray/wasm/index.js';
 
@@ -17,7 +17,12 @@ export let wasmUnavailable = '';
  * Node), else wasm when it is available, else cpu. `platform` says what the host offers the wasm
  * backend (src/platform/node.ts, src/platform/browser.ts).
  */
-export async function setupBackends(platform: () => WasmPlatform | Promise<WasmPlatform>, device?: string): Promise<void> {
+export async function setupBackends(
+  platform: () => WasmPlatform | Promise<WasmPlatform>,
+  device?: string,
+  /** Further backends (Node: cuda when a GPU and its libraries are found). */
+  extra?: () => Promise<Backend | null>,
+): Promise<void> {
   registerBackend(cpuBackend);
   try {
     if (typeof WebAssembly === 'undefined') throw new Error('WebAssembly is unavailable');
@@ -26,6 +31,10 @@ export async function setupBackends(platform: () => WasmPlatform | Promise<WasmP
     wasmRuntime = runtime;
   } catch (e) {
     wasmUnavailable = (e as Error).message;
+  }
+  if (extra) {
+    const b = await extra();
+    if (b) registerBackend(b);
   }
   if (device !== undefined && device !== '') setDefaultDevice(device);
   else if (wasmRuntime) setDefaultDevice('wasm');
