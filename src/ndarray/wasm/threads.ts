@@ -164,6 +164,7 @@ export function serveJobs(init: WorkerInit): void {
   // generation first, so it can only take part in jobs posted after it counted itself ready)
   let gen = Atomics.load(ctl, GEN);
   const task = Atomics.add(ctl, READY, 1) + 1;
+  let lastRun = -1;
   const scratch = new Array<number>(MAX_ARGS + 2);
   for (;;) {
     // spin before sleeping (a few hundred us): jobs come in bursts separated by the JavaScript
@@ -173,13 +174,16 @@ export function serveJobs(init: WorkerInit): void {
     if (Atomics.load(ctl, GEN) === gen) Atomics.wait(ctl, GEN, gen);
     gen = Atomics.load(ctl, GEN);
     if (Atomics.load(ctl, STOP)) return;
-    if (Atomics.load(ctl, JOBGEN) !== gen) continue;
+    // a job is run at most once per worker, whatever woke it (a second run would decrement
+    // PENDING twice: a counter at -1 was seen once under the every-kernel-split stress run)
+    if (gen === lastRun || Atomics.load(ctl, JOBGEN) !== gen) continue;
     const ntasks = ctl[NTASKS]!;
     const fn = fns[ctl[KERNEL]!];
     if (fn === undefined) continue;
     const nargs = fn.length - 2;
     for (let i = 0; i < nargs; i++) scratch[i] = args[i]!;
     if (task < ntasks && Atomics.load(ctl, JOBGEN) === gen) {
+      lastRun = gen;
       scratch[nargs] = task;
       scratch[nargs + 1] = ntasks;
       scratch.length = nargs + 2;
