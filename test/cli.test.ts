@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as nd from '../src/index.js';
-import { main, COMMANDS } from '../src/cli/main.js';
+import { COMMANDS } from '../src/cli/main.js';
+import { cli, type Run } from './cli_helpers.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -20,20 +21,6 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** Runs the CLI in this process with captured output. */
-async function cli(...argv: string[]): Promise<Run> {
-  const r = { code: -1, out: '', err: '' };
-  const stdout = { isTTY: false, write: (t: string) => void (r.out += t) };
-  const stderr = { isTTY: false, write: (t: string) => void (r.err += t) };
-  r.code = await main(argv, { stdout, stderr });
-  return r;
-}
 
 /** Runs the CLI in a child process (real exit codes and streams). */
 function spawnCli(...argv: string[]): Promise<Run> {

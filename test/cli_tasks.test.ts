@@ -10,9 +10,9 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as nd from '../src/index.js';
-import { main } from '../src/cli/main.js';
 import { LengthGroupedBatchSampler, loadSequenceData } from '../src/cli/data.js';
 import { assertThrows } from './helpers.js';
+import { cli, type Run } from './cli_helpers.js';
 
 let tmp = '';
 before(async () => {
@@ -22,20 +22,6 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** Runs the CLI in this process with captured output. */
-async function cli(...argv: string[]): Promise<Run> {
-  const r = { code: -1, out: '', err: '' };
-  const stdout = { isTTY: false, write: (t: string) => void (r.out += t) };
-  const stderr = { isTTY: false, write: (t: string) => void (r.err += t) };
-  r.code = await main(argv, { stdout, stderr });
-  return r;
-}
 
 /** The training losses of metrics.jsonl, one per epoch. */
 async function trainLosses(out: string): Promise<number[]> {

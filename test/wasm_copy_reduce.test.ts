@@ -9,6 +9,7 @@ import { getBackend, type AxisSpec, type Backend, type ReduceOp, type Storage, t
 import type { AnyTypedArray, DType } from '../src/ndarray/dtype.js';
 import { wasmRuntime } from '../src/platform/setup.js';
 import { planCopy } from '../src/ndarray/wasm/copy.js';
+import { mulberry32 } from './helpers.js';
 
 /** New storage cleared to zeros (the wasm heap reuses blocks without clearing them). */
 function zeroed(be: Backend, dtype: DType, n: number): Storage {
@@ -27,17 +28,7 @@ before(async () => {
   for (let i = 0; i < 400 && rt.pool.ready < rt.pool.threads - 1; i++) await new Promise((r) => setTimeout(r, 5));
 });
 
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 const rand = rng(1234);
 const randInt = (n: number) => Math.floor(rand() * n);
 

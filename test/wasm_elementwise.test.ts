@@ -10,6 +10,7 @@ import '../src/index.js';
 import { BINARY_OPS, UNARY_OPS, getBackend, type Backend, type BinaryOp, type Dense, type UnaryOp } from '../src/ndarray/backend.js';
 import type { AnyTypedArray, DType } from '../src/ndarray/dtype.js';
 import { wasmRuntime } from '../src/platform/setup.js';
+import { mulberry32 } from './helpers.js';
 
 const wasm = getBackend('wasm');
 const cpu = getBackend('cpu');
@@ -23,17 +24,7 @@ before(async () => {
   for (let i = 0; i < 400 && rt.pool.ready < rt.pool.threads - 1; i++) await new Promise((r) => setTimeout(r, 5));
 });
 
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 const rand = rng(99);
 
 const FLOAT_SPECIALS = [
