@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nd from '../src/index.js';
 import { NDArray, resolveSlice, type SliceSpec } from '../src/ndarray/ndarray.js';
-import { assertClose, assertShape, assertThrows } from './helpers.js';
+import { mulberry32, assertClose, assertShape, assertThrows } from './helpers.js';
 
 // ------------------------------------------------------------------ helpers
 
@@ -35,17 +35,7 @@ function stridedRead(a: NDArray): number[] {
   return out;
 }
 
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 // ------------------------------------------------------------------ views share storage
 

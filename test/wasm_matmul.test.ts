@@ -12,6 +12,7 @@ import { wasmRuntime } from '../src/platform/setup.js';
 import type { Blas } from '../src/ndarray/wasm/runtime.js';
 import { matmulKernels, setMatmulPath, setMatmulTasks } from '../src/ndarray/wasm/matmul.js';
 import { PLAIN_WASM, RELAXED_WASM } from '../src/ndarray/wasm/generated/kernels.js';
+import { mulberry32 } from './helpers.js';
 
 
 const wasm = getBackend('wasm');
@@ -25,17 +26,7 @@ after(() => {
   setMatmulPath('auto');
 });
 
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 type Num = Float32Array | Float64Array | Int32Array;
 
