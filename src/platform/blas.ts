@@ -146,7 +146,8 @@ function positiveInt(v: string | undefined): number | null {
   return Number.isInteger(n) && n >= 1 ? n : null;
 }
 
-function cores(): number {
+/** The cores this process may use. */
+export function cores(): number {
   return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
 }
 

@@ -9,11 +9,10 @@
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { WasmPlatform } from '../ndarray/wasm/runtime.js';
 import type { WorkerInit } from '../ndarray/wasm/threads.js';
-import { loadBlas } from './blas.js';
+import { cores, loadBlas } from './blas.js';
 
 function setFlag(flag: string): void {
   try {
@@ -31,8 +30,7 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError(`NEEDLE_THREADS: expected an integer in [1, 64], got ${JSON.stringify(v)}`);
     return n;
   }
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(8, cores));
+  return Math.min(8, cores());
 }
 
 /** The Node platform of the wasm backend. */
@@ -62,5 +60,5 @@ export async function nodePlatform(): Promise<WasmPlatform> {
   const { blas, note } = await loadBlas();
   const scale = Number(process.env['NEEDLE_GRAIN_SCALE'] ?? '1');
   const grainScale = Number.isFinite(scale) && scale > 0 ? scale : 1;
-  return { ...(gc ? { gc } : {}), ...(FR ? { FinalizationRegistry: FR } : {}), spawn, threads: threadCount(), blas, blasNote: note, grainScale, cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length };
+  return { ...(gc ? { gc } : {}), ...(FR ? { FinalizationRegistry: FR } : {}), spawn, threads: threadCount(), blas, blasNote: note, grainScale, cores: cores() };
 }

@@ -97,7 +97,8 @@ export class WasmHeap {
   /** The class of each live storage's block (a full heap may hand out a larger one). */
   private readonly classes = new WeakMap<WasmStorage, number>();
   private readonly gcEveryBytes: number;
-  private u8: Uint8Array;
+  /** Bytes the memory spans (kept here: reading memory.buffer makes a new buffer object). */
+  private bytes: number;
   /** Bytes in blocks held by live storages. */
   liveBytes = 0;
   /** Forced collections so far. */
@@ -107,21 +108,16 @@ export class WasmHeap {
     this.maxPages = opts.maxPages ?? 65536;
     const initial = Math.max(opts.initialPages ?? 256, HEAP_BASE / PAGE + 1);
     this.memory = new WebAssembly.Memory({ initial, maximum: this.maxPages, shared: opts.shared !== false });
-    this.u8 = new Uint8Array(this.memory.buffer);
+    this.bytes = this.memory.buffer.byteLength;
     const FR = platform.FinalizationRegistry ?? (typeof FinalizationRegistry !== 'undefined' ? FinalizationRegistry : undefined);
     this.registry = FR ? (new FR<Held>((held) => this.release(held[0], held[1])) as CleanupRegistry) : null;
     this.gc = platform.gc && this.registry?.cleanupSome ? platform.gc : undefined;
     this.gcEveryBytes = opts.gcEveryBytes ?? 256 * 2 ** 20;
   }
 
-  /** The memory's current buffer. */
-  get buffer(): SharedArrayBuffer {
-    return this.memory.buffer as unknown as SharedArrayBuffer;
-  }
-
   /** Bytes the memory spans now. */
   get byteLength(): number {
-    return this.u8.byteLength;
+    return this.bytes;
   }
 
   /** Whether dead blocks are reclaimed synchronously (forced GC + cleanupSome). */
@@ -180,7 +176,7 @@ export class WasmHeap {
       }
       const want = Math.min(this.maxPages, Math.max(need, cur + Math.ceil(cur / 4)));
       this.memory.grow(want - cur);
-      this.u8 = new Uint8Array(this.memory.buffer);
+      this.bytes = this.memory.buffer.byteLength;
     }
     const ptr = this.top;
     this.top += cls;

@@ -37,7 +37,6 @@ export interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: number;
-  index: number;
   kernels: string[];
   /** Iterations to spin before sleeping while waiting for a job (0 when threads outnumber cores). */
   spin: number;
@@ -83,7 +82,7 @@ export class ThreadPool {
     this.canWait = typeof (globalThis as { window?: unknown }).window === 'undefined';
     const spin = this.threads <= cores ? 300_000 : 0;
     this.mainSpin = this.threads <= cores ? 100_000 : 100;
-    for (let w = 0; w < this.threads - 1; w++) this.workers.push(spawn!({ module, memory, control, index: w, kernels, spin }));
+    for (let w = 0; w < this.threads - 1; w++) this.workers.push(spawn!({ module, memory, control, kernels, spin }));
   }
 
   /** Workers that are ready to take parts of a job (start-up is asynchronous). */
@@ -158,7 +157,7 @@ export function serveJobs(init: WorkerInit): void {
   const buf = init.memory.buffer as unknown as SharedArrayBuffer;
   const ctl = new Int32Array(buf, init.control, ARGS / 4);
   const args = new Float64Array(buf, init.control + ARGS, MAX_ARGS);
-  // the task number comes from the order of readiness, not from init.index: the main thread
+  // the task number comes from the order of readiness, not the spawn order: the main thread
   // splits a job over the first `ready` workers, so with workers 0 and 1 started and worker 2
   // not, a job of 3 tasks must go to the two started ones (a worker that starts later reads the
   // generation first, so it can only take part in jobs posted after it counted itself ready)
