@@ -192,3 +192,33 @@ describe('requires grad only for floating dtypes', () => {
     assertThrows(() => nd.zeros([2], { dtype: 'half' as DType }), TypeError, /^full: dtype must be one of/);
   });
 });
+
+describe('int32 pow', () => {
+  /** x ** y in exact integer arithmetic, wrapped to int32 (negative exponents truncate 1/x^|y|). */
+  const exact = (x: number, y: number): number => {
+    if (y < 0) return x === 1 ? 1 : x === -1 ? (y % 2 ? -1 : 1) : 0;
+    return Number(BigInt.asIntN(32, BigInt(x) ** BigInt(y)));
+  };
+  const xs = [0, 1, -1, 2, -2, 3, -3, 7, 37, -37, 65536, 2147483647, -2147483648];
+  const ys = [-3, -1, 0, 1, 2, 3, 13, 30, 31, 32, 40];
+  const grid = xs.flatMap((x) => ys.map((y) => [x, y] as const));
+
+  test('tensor ** tensor wraps like two\'s-complement integer arithmetic (PyTorch\'s integer pow)', () => {
+    const a = nd.tensor(grid.map(([x]) => x), { dtype: 'int32' });
+    const b = nd.tensor(grid.map(([, y]) => y), { dtype: 'int32' });
+    const got = nd.pow(a, b);
+    assert.equal(got.dtype, 'int32');
+    assert.deepEqual(Array.from(got.dataSync()), grid.map(([x, y]) => exact(x, y)));
+  });
+
+  test('int32 tensor with an integer scalar, both orders', () => {
+    const a = nd.tensor(xs, { dtype: 'int32' });
+    for (const y of ys) {
+      assert.deepEqual(Array.from(nd.pow(a, y).dataSync()), xs.map((x) => exact(x, y)), `x ** ${y}`);
+    }
+    const e = nd.tensor(ys, { dtype: 'int32' });
+    for (const x of [-3, 2, 7]) {
+      assert.deepEqual(Array.from(nd.pow(x, e).dataSync()), ys.map((y) => exact(x, y)), `${x} ** y`);
+    }
+  });
+});

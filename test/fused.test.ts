@@ -41,6 +41,10 @@ function rnd(shape: number[], opts: { seed?: number; dtype?: nd.DType; device?: 
 /** An array's values as plain numbers. */
 const vals = (a: NDArray): number[] => Array.from(a.dataSync(), Number);
 
+/** The reference kernels read host memory: their arrays live on cpu (a copy when DEVICE is a GPU). */
+const host = (a: NDArray): NDArray => a.toDevice('cpu');
+const hostEmpty = (shape: number[]): NDArray => NDArray.empty(shape, 'float32', 'cpu');
+
 const onDevice = (t: nd.Tensor, device: string) => nd.tensor(t.dataSync(), { shape: [...t.shape], dtype: t.dtype, device });
 
 // row shapes: a single element, every SIMD tail (1..3), exact vectors, odd sizes, short rows taken
@@ -58,14 +62,14 @@ describe(`fused kernels on ${DEVICE} against the reference`, () => {
         const x = rnd([outer, size], { seed: outer * 31 + size, scale: 20 }).array;
         const g = rnd([outer, size], { seed: size }).array;
         const mine = NDArray.empty([outer, size], 'float32', DEVICE);
-        const ref = NDArray.empty([outer, size], 'float32', DEVICE);
+        const ref = hostEmpty([outer, size]);
         be.softmax!(x, mine, outer, size, log);
-        cpuFused.softmax(x, ref, outer, size, log);
+        cpuFused.softmax(host(x), ref, outer, size, log);
         assertClose(vals(mine), vals(ref), { atol: 1e-6, rtol: 1e-5, msg: 'forward' });
         const gm = NDArray.empty([outer, size], 'float32', DEVICE);
-        const gr = NDArray.empty([outer, size], 'float32', DEVICE);
-        be.softmaxBackward!(ref, g, gm, outer, size, log);
-        cpuFused.softmaxBackward(ref, g, gr, outer, size, log);
+        const gr = hostEmpty([outer, size]);
+        be.softmaxBackward!(ref.toDevice(DEVICE), g, gm, outer, size, log); // both from the same y
+        cpuFused.softmaxBackward(ref, host(g), gr, outer, size, log);
         assertClose(vals(gm), vals(gr), { atol: 1e-5, rtol: 1e-5, msg: 'backward' });
       });
     }
@@ -113,19 +117,20 @@ describe(`fused kernels on ${DEVICE} against the reference`, () => {
         const w = affine === 'wb' || affine === 'w' ? rnd([size], { seed: 3 }).array : null;
         const b = affine === 'wb' || affine === 'b' ? rnd([size], { seed: 4 }).array : null;
         const g = rnd([outer, size], { seed: 5 }).array;
-        const run = (k: typeof cpuFused) => {
-          const out = NDArray.empty([outer, size], 'float32', DEVICE);
-          const mean = NDArray.empty([outer], 'float32', DEVICE);
-          const rstd = NDArray.empty([outer], 'float32', DEVICE);
-          k.layerNorm(xa, w, b, out, mean, rstd, outer, size, 1e-5);
-          const gx = NDArray.empty([outer, size], 'float32', DEVICE);
-          const gw = NDArray.empty([size], 'float32', DEVICE);
-          const gb = NDArray.empty([size], 'float32', DEVICE);
-          k.layerNormBackward(g, xa, w, mean, rstd, gx, gw, gb, outer, size);
+        const run = (k: typeof cpuFused, device: string) => {
+          const on = (a: NDArray | null) => a && a.toDevice(device);
+          const out = NDArray.empty([outer, size], 'float32', device);
+          const mean = NDArray.empty([outer], 'float32', device);
+          const rstd = NDArray.empty([outer], 'float32', device);
+          k.layerNorm(on(xa)!, on(w), on(b), out, mean, rstd, outer, size, 1e-5);
+          const gx = NDArray.empty([outer, size], 'float32', device);
+          const gw = NDArray.empty([size], 'float32', device);
+          const gb = NDArray.empty([size], 'float32', device);
+          k.layerNormBackward(on(g)!, on(xa)!, on(w), mean, rstd, gx, gw, gb, outer, size);
           return [out, mean, rstd, gx, gw, gb].map(vals);
         };
-        const mine = run(be as typeof cpuFused);
-        const ref = run(cpuFused);
+        const mine = run(be as typeof cpuFused, DEVICE);
+        const ref = run(cpuFused, 'cpu');
         ['out', 'mean', 'rstd', 'gx', 'gw', 'gb'].forEach((name, i) => {
           const tol = name === 'gw' || name === 'gb' ? { atol: 1e-3, rtol: 1e-4 } : { atol: 2e-4, rtol: 1e-4 };
           assertClose(mine[i], ref[i], { ...tol, msg: name });
@@ -146,8 +151,8 @@ describe(`fused kernels on ${DEVICE} against the reference`, () => {
         const outs = () => [0, 1, 2].map(() => NDArray.empty([n], 'float32', DEVICE));
         const [po, mo, vo] = outs();
         be.adamStep!({ param: p, grad: g, expAvg: m, expAvgSq: v, paramOut: po!, expAvgOut: mo!, expAvgSqOut: vo! }, n, spec);
-        const [pr, mr, vr] = outs();
-        cpuFused.adamStep({ param: p, grad: g, expAvg: m, expAvgSq: v, paramOut: pr!, expAvgOut: mr!, expAvgSqOut: vr! }, n, spec);
+        const [pr, mr, vr] = [0, 1, 2].map(() => hostEmpty([n]));
+        cpuFused.adamStep({ param: host(p), grad: host(g), expAvg: host(m), expAvgSq: host(v), paramOut: pr!, expAvgOut: mr!, expAvgSqOut: vr! }, n, spec);
         assertClose(vals(po!), vals(pr!), { atol: 1e-6, rtol: 1e-6, msg: 'param' });
         assertClose(vals(mo!), vals(mr!), { atol: 1e-7, rtol: 1e-6, msg: 'exp_avg' });
         assertClose(vals(vo!), vals(vr!), { atol: 1e-9, rtol: 1e-6, msg: 'exp_avg_sq' });

@@ -19,7 +19,7 @@ const vals = (a: NDArray): number[] => Array.from(a.dataSync(), Number);
 
 /** Reads every element by explicit index arithmetic (offset + sum idx*stride): the compact oracle. */
 function stridedRead(a: NDArray): number[] {
-  const base = Array.from((a.storage as unknown as { data: ArrayLike<number> }).data, Number);
+  const base = Array.from(a.backend.readSync(a.storage, 0, a.storage.length), Number); // the whole buffer, any device
   const out: number[] = [];
   const idx = new Array<number>(a.ndim).fill(0);
   const n = a.size;

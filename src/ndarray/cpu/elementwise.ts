@@ -53,6 +53,29 @@ function nanMin(x: number, y: number): number {
   return x !== x || y !== y ? NaN : x < y ? x : y;
 }
 
+
+/**
+ * Integer power with two's-complement wrap-around, as PyTorch's integer `pow` (exact: square and
+ * multiply with 32-bit products). Negative exponents give 1 for a base of 1, +-1 for -1, and 0
+ * otherwise (the truncated reciprocal; a base of 0 gives 0, like casting Infinity to int32).
+ * Operands that are not both int32 values (NaN or fractional scalars at the backend level) take
+ * `Math.pow` and the usual cast.
+ */
+export function ipow32(x: number, y: number): number {
+  // NaN, fractions or a base outside int32 (possible for backend-level scalars): the double result
+  if (!Number.isInteger(y) || Math.abs(y) > 1e18 || x !== (x | 0)) return Math.pow(x, y) | 0;
+  let base = x | 0;
+  let e = y;
+  if (e < 0) return base === 1 ? 1 : base === -1 ? (e % 2 !== 0 ? -1 : 1) : 0;
+  let r = 1;
+  while (e > 0) {
+    if (e % 2 === 1) r = Math.imul(r, base);
+    base = Math.imul(base, base);
+    e = Math.floor(e / 2);
+  }
+  return r;
+}
+
 export const BINARY: { [K in BinaryOp]: BinaryLoop } = {
   add: (a, ao, as, b, bo, bs, o, oo, n) => {
     if (as === 1 && bs === 1 && a instanceof Float32Array && b instanceof Float32Array && o instanceof Float32Array) {
@@ -78,7 +101,13 @@ export const BINARY: { [K in BinaryOp]: BinaryLoop } = {
     }
     for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as]! / b[bo + i * bs]!;
   },
-  pow: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = Math.pow(a[ao + i * as]!, b[bo + i * bs]!); },
+  pow: (a, ao, as, b, bo, bs, o, oo, n) => {
+    if (o instanceof Int32Array) {
+      for (let i = 0; i < n; i++) o[oo + i] = ipow32(a[ao + i * as]!, b[bo + i * bs]!);
+      return;
+    }
+    for (let i = 0; i < n; i++) o[oo + i] = Math.pow(a[ao + i * as]!, b[bo + i * bs]!);
+  },
   maximum: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = nanMax(a[ao + i * as]!, b[bo + i * bs]!); },
   minimum: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = nanMin(a[ao + i * as]!, b[bo + i * bs]!); },
   eq: (a, ao, as, b, bo, bs, o, oo, n) => { for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as] === b[bo + i * bs] ? 1 : 0; },

@@ -131,6 +131,17 @@ __device__ __forceinline__ float ndl_pow(float x, float y) {
 __device__ __forceinline__ double ndl_pow(double x, double y) {
   return (y != y || (fabs(x) == 1.0 && fabs(y) == ndl_inf())) ? ndl_nan() : pow(x, y);
 }
+/* Integer pow with two's-complement wrap-around (the reference's ipow32): exact square and multiply. */
+__device__ __forceinline__ double ndl_ipow(double xd, double yd) {
+  if (xd != trunc(xd) || yd != trunc(yd) || xd < -2147483648.0 || xd > 2147483647.0 || fabs(yd) > 1e18)
+    return ndl_pow(xd, yd);
+  int x = (int)xd;
+  long long e = (long long)yd;
+  if (e < 0) return x == 1 ? 1.0 : x == -1 ? ((e & 1) ? -1.0 : 1.0) : 0.0;
+  unsigned int r = 1u, b = (unsigned int)x;
+  while (e > 0) { if (e & 1) r *= b; b *= b; e >>= 1; }
+  return (double)(int)r;
+}
 /* Math.sign / relu / sigmoid with the reference's NaN and zero handling. */
 __device__ __forceinline__ float ndl_sign(float x) { return x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : x == 0.0f ? 0.0f : x; }
 __device__ __forceinline__ double ndl_sign(double x) { return x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : x == 0.0 ? 0.0 : x; }
@@ -287,7 +298,7 @@ export function unaryExpr(op: UnaryOp, x: string, m: MathT): OpExpr {
 }
 
 /** Binary expressions of `x`, `y` (math type m). */
-export function binaryExpr(op: BinaryOp, x: string, y: string, m: MathT): OpExpr {
+export function binaryExpr(op: BinaryOp, x: string, y: string, m: MathT, out?: DType): OpExpr {
   void m;
   const num = (expr: string): OpExpr => ({ pred: false, expr });
   const pred = (expr: string): OpExpr => ({ pred: true, expr });
@@ -296,7 +307,7 @@ export function binaryExpr(op: BinaryOp, x: string, y: string, m: MathT): OpExpr
     case 'sub': return num(`(${x}) - (${y})`);
     case 'mul': return num(`(${x}) * (${y})`);
     case 'div': return num(`(${x}) / (${y})`);
-    case 'pow': return num(`ndl_pow(${x}, ${y})`);
+    case 'pow': return num(out === 'int32' ? `ndl_ipow(${x}, ${y})` : `ndl_pow(${x}, ${y})`);
     case 'maximum': return num(`ndl_max(${x}, ${y})`);
     case 'minimum': return num(`ndl_min(${x}, ${y})`);
     case 'eq': return pred(`(${x}) == (${y})`);
@@ -418,14 +429,14 @@ export function kernelDef(s: KernelSpec): KernelDef {
     }
     case 'binary': {
       const m: MathT = s.a === s.b ? mathOf(s.a) : 'double';
-      const e = binaryExpr(s.op, 'x', 'y', m);
+      const e = binaryExpr(s.op, 'x', 'y', m, s.out);
       return elementwise(name, [{ name: 'a', dtype: s.a }, { name: 'b', dtype: s.b }, { name: 'o', dtype: s.out, out: true }], [],
         (g, put) => `${m} x = ${load(s.a, g('a'), m)}; ${m} y = ${load(s.b, g('b'), m)}; ${put} = ${storeOp(s.out, e, m)};`);
     }
     case 'scalar': {
       const m = s.math;
-      const fwd = binaryExpr(s.op, 'x', 's', m);
-      const rev = binaryExpr(s.op, 's', 'x', m);
+      const fwd = binaryExpr(s.op, 'x', 's', m, s.out);
+      const rev = binaryExpr(s.op, 's', 'x', m, s.out);
       return elementwise(name, [{ name: 'a', dtype: s.a }, { name: 'o', dtype: s.out, out: true }], [scal('s', m), i32('rev')],
         (g, put) => `${m} x = ${load(s.a, g('a'), m)}; ${put} = rev ? ${storeOp(s.out, rev, m)} : ${storeOp(s.out, fwd, m)};`);
     }
