@@ -883,11 +883,17 @@ async function orchestrate(): Promise<void> {
       ...(footnotes.length ? [...footnotes.map((f) => f + '  '), ''] : []),
     ].join('\n');
     const file = path.join(ROOT, 'docs', 'performance.md');
-    fs.writeFileSync(file, md);
+    // the GPU section below the generated part is written by hand from scripts/gpu-check.sh runs: keep it
+    const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    const gpu = old.indexOf(GPU_SECTION);
+    fs.writeFileSync(file, gpu >= 0 ? `${md}\n${old.slice(gpu)}` : md);
     console.log(`wrote ${file}`);
   }
   console.log(`(total ${secs} s)`);
 }
+
+/** The heading of docs/performance.md's hand-kept GPU section, which a rewrite carries over. */
+const GPU_SECTION = '## GPU (issue #7)';
 
 /** A markdown table: numbers right-aligned, the text columns (first, target, met?) left-aligned. */
 function mdTable(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -131,7 +131,8 @@ __device__ __forceinline__ float ndl_pow(float x, float y) {
 __device__ __forceinline__ double ndl_pow(double x, double y) {
   return (y != y || (fabs(x) == 1.0 && fabs(y) == ndl_inf())) ? ndl_nan() : pow(x, y);
 }
-/* Integer pow with two's-complement wrap-around (the reference's ipow32): exact square and multiply. */
+/* Integer pow with two's-complement wrap-around (the reference's ipow32): exact square and multiply. Used for
+   int32 and bool outputs, where CUDA's double pow (2 ulp) can land below an exact integer: pow(-3, 1). */
 __device__ __forceinline__ double ndl_ipow(double xd, double yd) {
   if (xd != trunc(xd) || yd != trunc(yd) || xd < -2147483648.0 || xd > 2147483647.0 || fabs(yd) > 1e18)
     return ndl_pow(xd, yd);
@@ -307,7 +308,7 @@ export function binaryExpr(op: BinaryOp, x: string, y: string, m: MathT, out?: D
     case 'sub': return num(`(${x}) - (${y})`);
     case 'mul': return num(`(${x}) * (${y})`);
     case 'div': return num(`(${x}) / (${y})`);
-    case 'pow': return num(out === 'int32' ? `ndl_ipow(${x}, ${y})` : `ndl_pow(${x}, ${y})`);
+    case 'pow': return num(out === 'int32' || out === 'bool' ? `ndl_ipow(${x}, ${y})` : `ndl_pow(${x}, ${y})`);
     case 'maximum': return num(`ndl_max(${x}, ${y})`);
     case 'minimum': return num(`ndl_min(${x}, ${y})`);
     case 'eq': return pred(`(${x}) == (${y})`);
