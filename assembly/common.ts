@@ -1,7 +1,8 @@
 // Shared helpers of the WebAssembly kernels (AssemblyScript). Conventions for every kernel:
 // - pointers are byte addresses into the one shared memory; lengths are element counts;
 // - kernels that threads split take two trailing parameters (task: i32, ntasks: i32) and do the
-//   part `task` of `ntasks` (see `part`); the main thread runs task 0, workers the others;
+//   part `task` of `ntasks` (see `part`); threads take tasks as they come (any thread may run
+//   any task, one thread several), so results may depend on ntasks but not on who ran what;
 // - no allocation: kernels use only their arguments and locals (the JS heap owns the memory).
 
 /** a * b + c on four f32 lanes: relaxed (fused) when compiled with relaxed SIMD. */

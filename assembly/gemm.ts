@@ -18,9 +18,11 @@
 // the speed; 4 x 8 reaches ~60 GFLOP/s per thread from L1 on a Zen 5 core.
 //
 // Threads: the work is cut into (batch, chunk) units, each batch's C into ntasks / gcd(batch,
-// ntasks) row ranges (multiples of MR) or column ranges (multiples of NR), whichever dimension
-// is larger, so that every task gets the same number of equal units: whole batches when ntasks
-// divides the batch count, else parts of batches. Each task packs what its units need.
+// ntasks) blocks (row ranges of multiples of MR by column ranges of multiples of NR: rows alone
+// when there are enough, else the split whose largest block costs least, packing included; see
+// rowChunks), so that every task gets the same number of equal units: whole batches when ntasks
+// divides the batch count, else parts of batches. Each task packs what its units need. A block's
+// elements are summed in the same order whatever the split, so results do not depend on ntasks.
 // Each task gets its own packing buffers: `scratch + task * scratchStride` (see gemm_scratch_bytes).
 import { madd2, madd4, partStart } from './common';
 
@@ -493,9 +495,9 @@ function gemm<T>(
   const nr = NRB / <i32>sz;
   const buf = scratch + <usize>task * <usize>scratchStride;
   const csz = <usize>m * <usize>n * sz;
-  // work units: (batch, chunk) pairs, chunks = ntasks / gcd(batch, ntasks) row or column ranges
-  // per batch, so every task gets batch / gcd units of equal size (whole batches when ntasks
-  // divides batch)
+  // work units: (batch, chunk) pairs, chunks = ntasks / gcd(batch, ntasks) blocks of C per
+  // batch, so every task gets batch / gcd units of equal size (whole batches when ntasks divides
+  // batch)
   let g = batch, h = ntasks;
   while (h != 0) {
     const r = g % h;
@@ -514,33 +516,60 @@ function gemm<T>(
     n = m;
     m = 1;
   }
-  const byRows = !rowsPath && (m + MR - 1) / MR >= (n + nr - 1) / nr;
-  const align = rowsPath ? 3 * nr : byRows ? MR : nr;
+  // each batch's C is cut into rc x cc blocks: rc row ranges (multiples of MR) by cc column ranges
+  // (multiples of NR), the factorization of `chunks` whose largest block costs least
+  let rc = 1;
+  if (!rowsPath) rc = rowChunks(m, n, k, chunks, nr);
+  const cc = chunks / rc;
   const u0 = partStart(batch * chunks, task, ntasks, 1);
   const u1 = partStart(batch * chunks, task + 1, ntasks, 1);
   for (let u = u0; u < u1; u++) {
     const t = u / chunks;
     const q = u - t * chunks;
+    const qr = q / cc;
+    const qc = q - qr * cc;
+    const i0 = partStart(m, qr, rc, MR);
+    const i1 = partStart(m, qr + 1, rc, MR);
+    const j0 = partStart(n, qc, cc, rowsPath ? 3 * nr : nr);
+    const j1 = partStart(n, qc + 1, cc, rowsPath ? 3 * nr : nr);
+    if (i0 >= i1 || j0 >= j1) continue;
     const at = a + <usize>t * <usize>sa * sz;
     const bt = b + <usize>t * <usize>sb * sz;
     const ct = c + <usize>t * csz;
-    if (byRows) {
-      const i0 = partStart(m, q, chunks, align);
-      const i1 = partStart(m, q + 1, chunks, align);
-      if (i0 < i1) gemmBlock<T>(at, ars, acs, bt, brs, bcs, ct, n, k, i0, i1, 0, n, buf);
+    if (k == 0) {
+      for (let i = i0; i < i1; i++) memory.fill(ct + (<usize>i * <usize>n + <usize>j0) * sz, 0, <usize>(j1 - j0) * sz);
+    } else if (rowsPath) {
+      gemmRows<T>(at, ars, acs, bt, brs, bcs, ct, n, k, 0, m, j0, j1, buf);
     } else {
-      const j0 = partStart(n, q, chunks, align);
-      const j1 = partStart(n, q + 1, chunks, align);
-      if (j0 >= j1) continue;
-      if (k == 0) {
-        for (let i = 0; i < m; i++) memory.fill(ct + (<usize>i * <usize>n + <usize>j0) * sz, 0, <usize>(j1 - j0) * sz);
-      } else if (rowsPath) {
-        gemmRows<T>(at, ars, acs, bt, brs, bcs, ct, n, k, 0, m, j0, j1, buf);
-      } else {
-        gemmBlock<T>(at, ars, acs, bt, brs, bcs, ct, n, k, 0, m, j0, j1, buf);
-      }
+      gemmBlock<T>(at, ars, acs, bt, brs, bcs, ct, n, k, i0, i1, j0, j1, buf);
     }
   }
+}
+
+/**
+ * Row ranges to cut an m x n x k product into when it is split into `chunks` blocks (the column
+ * ranges are chunks / that). Row ranges alone when each gets 32 rows or more: tasks then write
+ * disjoint pages of C (two tasks that fault in the same fresh pages of a new output cost ~4% of
+ * a 1024^3 product, more than splitting columns saves in packing). Else the divisor whose
+ * largest block costs least, counting its multiply-adds on whole tiles plus ~10 per element it
+ * packs (its rows of A once per NC-wide column block, its columns of B once).
+ */
+function rowChunks(m: i32, n: i32, k: i32, chunks: i32, nr: i32): i32 {
+  if (m >= chunks * MR * 8) return chunks;
+  let best = chunks;
+  let bestCost = Infinity;
+  for (let r = chunks; r >= 1; r--) {
+    if (chunks % r != 0) continue;
+    const rows = <f64>partStart(m, 1, r, MR);
+    const cols = <f64>partStart(n, 1, chunks / r, nr);
+    const tiles = Math.ceil(rows / MR) * MR * Math.ceil(cols / nr) * nr;
+    const cost = tiles * k + 10 * (rows * k * Math.ceil(cols / NC) + k * cols);
+    if (cost < bestCost) {
+      best = r;
+      bestCost = cost;
+    }
+  }
+  return best;
 }
 
 /** f32 batched matmul (pointers are byte addresses; strides in elements). */

@@ -5,7 +5,9 @@
  * has (set NEEDLE_THREADS=1 for one thread), with the WebAssembly path forced (no BLAS).
  *
  * Usage: node build/bench/gemm.js [--sizes=64,128,...] [--f64] [--reps=N] [--path=wasm|auto]
- *   [--tasks=N] (force the split; default automatic)
+ *   [--tasks=N] (force the split; default automatic) [--fresh] (a new output per call, as
+ *   nd.matmul allocates: until the heap reuses blocks, writing C then faults in fresh pages,
+ *   ~7% of a 1024^3 product on the 2-core VM measured)
  */
 import '../src/index.js';
 import { getBackend, type Dense, type MatmulSpec } from '../src/ndarray/backend.js';
@@ -20,6 +22,7 @@ const opt = (name: string): string | undefined => args.find((a) => a.startsWith(
 const sizes = (opt('sizes') ?? '64,128,256,512,1024,2048').split(',').map(Number);
 const dtype: DType = args.includes('--f64') ? 'float64' : 'float32';
 const reps = Number(opt('reps') ?? 9);
+const fresh = args.includes('--fresh');
 setMatmulPath((opt('path') ?? 'wasm') as MatmulPath);
 setMatmulTasks(Number(opt('tasks') ?? 0));
 
@@ -49,7 +52,9 @@ function gflops(m: number, n: number, k: number, transA = false, transB = false,
   const c = operand(batch * m * n);
   const spec: MatmulSpec = { batch, m, n, k, transA, transB, strideA: m * k, strideB: k * n };
   const flop = 2 * batch * m * n * k;
-  const call = (): void => be.matmul(a, b, c, spec);
+  const call = fresh
+    ? (): void => be.matmul(a, b, { storage: be.allocate(dtype, batch * m * n), offset: 0 }, spec)
+    : (): void => be.matmul(a, b, c, spec);
   const est = time(call, { reps: 3, minSampleMs: 10, warmupMs: 100 }).median;
   const inner = Math.max(1, Math.ceil(30 / est));
   const wall: number[] = [];
@@ -68,7 +73,7 @@ function gflops(m: number, n: number, k: number, transA = false, transB = false,
 
 const fmt = ([w, c]: [number, number]): string => `${w.toFixed(1).padStart(6)} GFLOP/s  (${c.toFixed(1).padStart(5)} per CPU-s)`;
 
-console.log(`gemm ${dtype}, threads ${rt.pool.threads} (ready ${rt.pool.ready + 1}), relaxed SIMD ${rt.relaxed}`);
+console.log(`gemm ${dtype}, threads ${rt.pool.threads} (ready ${rt.pool.ready + 1}), relaxed SIMD ${rt.relaxed}${fresh ? ', a fresh output per call' : ''}`);
 for (const s of sizes) console.log(`  ${(s + '^3').padEnd(26)} ${fmt(gflops(s, s, s))}`);
 const small: [string, number, number, number, boolean, boolean][] = [
   ['100x784 @ 784x100', 100, 100, 784, false, false],

@@ -1,7 +1,8 @@
 // The wasm backend's matmul (assembly/gemm.ts through src/ndarray/wasm/matmul.ts) against a float64
 // triple loop: odd and tile-edge shapes, shapes that cross the kernel's block sizes (k > KC,
 // n > NC), all four transpose combinations, batches with broadcast operands (stride 0), operands
-// at non-zero offsets, k = 0, both float dtypes, on 1 and 2 tasks; the reference fallback for
+// at non-zero offsets, k = 0, both float dtypes, on 1 to 4 tasks (more tasks than threads: they
+// are claimed), results that do not depend on the split (bitwise); the reference fallback for
 // int32; and the BLAS branch's arguments through a fake BLAS written in JS.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -108,14 +109,14 @@ const SHAPES: readonly [number, number, number][] = [
 ];
 const TRANS: readonly [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 
-for (const tasks of [1, 2]) {
+for (const tasks of [1, 2, 3, 4]) {
   describe(`wasm matmul on ${tasks} task(s)`, () => {
     before(() => setMatmulTasks(tasks));
     after(() => setMatmulTasks(0));
     for (const dtype of ['float32', 'float64'] as const) {
       test(`${dtype}: shapes x transposes`, () => {
         setMatmulPath('wasm');
-        if (tasks === 2) assert.ok(rt.pool.threads < 2 || rt.pool.ready >= 1, 'a worker is ready');
+        if (tasks >= 2) assert.ok(rt.pool.threads < 2 || rt.pool.ready >= 1, 'a worker is ready');
         let seed = 1;
         for (const [m, n, k] of SHAPES) {
           for (const [transA, transB] of TRANS) check(dtype, { m, n, k, transA, transB, offset: seed % 3 }, seed++);
@@ -168,6 +169,31 @@ test('wasm matmul: a row of C does not depend on the other rows of the product (
             assert.deepEqual(Array.from(part.data), Array.from(whole.data.subarray(i0 * n, i1 * n)),
               `${dtype} ${m}x${n}x${k} transB ${transB}: rows [${i0}, ${i1}) on ${tasks} task(s)`);
           }
+        }
+      }
+    }
+  }
+  setMatmulTasks(0);
+});
+
+test('wasm matmul: results do not depend on how many tasks (blocks of C) the product is split into (bitwise)', () => {
+  setMatmulPath('wasm');
+  let seed = 300;
+  for (const dtype of ['float32', 'float64'] as const) {
+    for (const [batch, m, n, k] of [[1, 100, 100, 300], [1, 37, 90, 70], [1, 2, 50, 40], [3, 30, 20, 10], [1, 64, 1, 33]] as const) {
+      for (const [transA, transB] of TRANS) {
+        const rand = rng(seed++);
+        const a = operand(dtype, batch * m * k, 0, rand);
+        const b = operand(dtype, batch * k * n, 0, rand);
+        const spec: MatmulSpec = { batch, m, n, k, transA, transB, strideA: m * k, strideB: k * n };
+        let first: number[] | null = null;
+        for (const tasks of [1, 2, 3, 4, 6, 8]) {
+          setMatmulTasks(tasks);
+          const out = operand(dtype, batch * m * n, 0, rand);
+          wasm.matmul(a, b, out, spec);
+          const got = Array.from(out.data);
+          if (first === null) first = got;
+          else assert.deepEqual(got, first, `${dtype} ${batch}x${m}x${n}x${k} transA ${transA} transB ${transB} on ${tasks} tasks`);
         }
       }
     }

@@ -1,8 +1,8 @@
 /**
  * matmul of the wasm backend: float32 and float64 products run the blocked WebAssembly SIMD GEMM
- * of assembly/gemm.ts (packing absorbs transposes and batch strides; threads split batches, or
- * the rows / columns of C), or the system BLAS when the platform found one; int32 and bool run
- * the reference kernel.
+ * of assembly/gemm.ts (packing absorbs transposes and batch strides; tasks split batches, or
+ * blocks of C), or the system BLAS when the platform found one; int32 and bool run the reference
+ * kernel.
  */
 import type { Backend, Dense, MatmulSpec } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
@@ -30,8 +30,8 @@ export function setMatmulPath(p: MatmulPath): MatmulPath {
 let forcedTasks = 0;
 
 /**
- * Forces the number of tasks the WebAssembly GEMM is split into (tests, benchmarks; capped by the
- * threads that are ready); 0 restores the automatic choice. Returns the previous setting.
+ * Forces the number of tasks the WebAssembly GEMM is split into (tests, benchmarks; at most 8, and
+ * 1 while no worker is ready); 0 restores the automatic choice. Returns the previous setting.
  */
 export function setMatmulTasks(tasks: number): number {
   if (!Number.isInteger(tasks) || tasks < 0) throw new RangeError(`setMatmulTasks: expected an integer >= 0, got ${tasks}`);
@@ -57,14 +57,23 @@ export function getMatmulPath(): MatmulPath {
  */
 export const GEMM_GRAIN = 1 << 20;
 
+/**
+ * Multiply-adds per thread from which a product is cut into two tasks per thread rather than
+ * one: threads take tasks as they come (see threads.ts), so a thread that starts late or shares
+ * its core with another process leaves its second task to the others. The extra cost is packing
+ * (each task packs the parts of A and B it needs): ~1% of a 1024^3 product, 2-3% of the MLP's
+ * 100 x 784 x 100, measured with assembly/gemm.ts alone.
+ */
+export const GEMM_OVERSPLIT = 2 * GEMM_GRAIN;
+
 /** Most tasks a product is split into (each needs its own packing buffers). */
 const MAX_TASKS = 8;
 
 /**
  * The wasm backend's `matmul`: float32 / float64 through the system BLAS when the runtime has one
  * (unless {@link setMatmulPath} forces `wasm`), else the WebAssembly GEMM split over up to
- * `rt.pool.threads` tasks ({@link GEMM_GRAIN} multiply-adds per task at least); int32 and bool
- * through the reference kernel.
+ * `rt.pool.threads` tasks ({@link GEMM_GRAIN} multiply-adds per task at least; two per thread
+ * from {@link GEMM_OVERSPLIT} per thread); int32 and bool through the reference kernel.
  */
 export function matmulKernels(rt: WasmRuntime): Partial<Backend> {
   let scratch = 0;
@@ -121,12 +130,13 @@ export function matmulKernels(rt: WasmRuntime): Partial<Backend> {
       const brs = s.transB ? 1 : n;
       const bcs = s.transB ? k : 1;
       const work = batch * m * n * Math.max(k, 1);
-      const parts = forcedTasks > 0
-        ? Math.min(forcedTasks, MAX_TASKS)
-        : Math.max(1, Math.min(rt.pool.threads, MAX_TASKS, Math.floor(work / Math.max(1, GEMM_GRAIN * rt.grainScale))));
+      const threads = rt.pool.threads;
+      let parts = Math.max(1, Math.min(threads, MAX_TASKS, Math.floor(work / Math.max(1, GEMM_GRAIN * rt.grainScale))));
+      if (parts === threads && parts > 1 && work >= GEMM_OVERSPLIT * rt.grainScale * threads) parts = Math.min(2 * threads, MAX_TASKS);
+      if (forcedTasks > 0) parts = Math.min(forcedTasks, MAX_TASKS);
       const buf = buffers(parts);
-      rt.run(dtype === 'float32' ? 'gemm_f32' : 'gemm_f64',
-        [ptrOf(a), ptrOf(b), ptrOf(out), batch, m, n, k, ars, acs, brs, bcs, s.strideA, s.strideB, buf, stride], parts);
+      rt.pool.run(dtype === 'float32' ? 'gemm_f32' : 'gemm_f64',
+        [ptrOf(a), ptrOf(b), ptrOf(out), batch, m, n, k, ars, acs, brs, bcs, s.strideA, s.strideB, buf, stride], parts, MAX_TASKS);
     },
   };
 }
