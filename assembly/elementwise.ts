@@ -404,3 +404,95 @@ export function ew_scalar_u8_logicalOr(a: usize, s: i32, o: usize, n: i32, task:
 export function ew_rscalar_u8_sub(a: usize, s: i32, o: usize, n: i32, task: i32, ntasks: i32): void {
   loopU8(SUB, true, true, a, 0, i8x16.splat(<i8>s), o, start(n, task, ntasks, 64), start(n, task + 1, ntasks, 64));
 }
+
+// ---- strided (broadcast) binary ---------------------------------------------------------------
+// ew_strided_<dtype>(op, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks): op of two
+// views of the output's shape (d0, d1, n), strides in elements (any sign; 0 broadcasts). Row
+// (i0, i1) of a starts at a + (i0 sa0 + i1 sa1) elements, b's likewise; mode 0: both rows are
+// contiguous; 1: b's row is one element repeated (stride 0); 2: a's row is. The compact output's
+// row r = i0 d1 + i1 starts at o + r n elements (bytes for comparisons). Same loops as the
+// binary and binaryScalar kernels, so results equal them bit for bit. Tasks split the rows.
+
+// @ts-ignore: decorator
+@inline function stridedF32(
+  op: i32, a: usize, b: usize, o: usize, d0: i32, d1: i32, n: i32,
+  sa0: i32, sa1: i32, sb0: i32, sb1: i32, mode: i32, task: i32, ntasks: i32,
+): void {
+  const rows = d0 * d1;
+  const r0 = partStart(rows, task, ntasks, 1);
+  const r1 = partStart(rows, task + 1, ntasks, 1);
+  const obytes: usize = op >= EQ ? 1 : 4;
+  for (let r = r0; r < r1; r++) {
+    const i0 = r / d1;
+    const i1 = r - i0 * d1;
+    const pa = a + <usize>((i0 * sa0 + i1 * sa1) << 2);
+    const pb = b + <usize>((i0 * sb0 + i1 * sb1) << 2);
+    const po = o + <usize>r * <usize>n * obytes;
+    if (mode == 0) loopF32(op, false, false, pa, pb, i32x4.splat(0), po, 0, n);
+    else if (mode == 1) loopF32(op, true, false, pa, 0, f32x4.splat(load<f32>(pb)), po, 0, n);
+    else loopF32(op, true, true, pb, 0, f32x4.splat(load<f32>(pa)), po, 0, n);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function stridedF64(
+  op: i32, a: usize, b: usize, o: usize, d0: i32, d1: i32, n: i32,
+  sa0: i32, sa1: i32, sb0: i32, sb1: i32, mode: i32, task: i32, ntasks: i32,
+): void {
+  const rows = d0 * d1;
+  const r0 = partStart(rows, task, ntasks, 1);
+  const r1 = partStart(rows, task + 1, ntasks, 1);
+  const obytes: usize = op >= EQ ? 1 : 8;
+  for (let r = r0; r < r1; r++) {
+    const i0 = r / d1;
+    const i1 = r - i0 * d1;
+    const pa = a + <usize>((i0 * sa0 + i1 * sa1) << 3);
+    const pb = b + <usize>((i0 * sb0 + i1 * sb1) << 3);
+    const po = o + <usize>r * <usize>n * obytes;
+    if (mode == 0) loopF64(op, false, false, pa, pb, i32x4.splat(0), po, 0, n);
+    else if (mode == 1) loopF64(op, true, false, pa, 0, f64x2.splat(load<f64>(pb)), po, 0, n);
+    else loopF64(op, true, true, pb, 0, f64x2.splat(load<f64>(pa)), po, 0, n);
+  }
+}
+
+export function ew_strided_f32(
+  op: i32, a: usize, b: usize, o: usize, d0: i32, d1: i32, n: i32,
+  sa0: i32, sa1: i32, sb0: i32, sb1: i32, mode: i32, task: i32, ntasks: i32,
+): void {
+  switch (op) {
+    case ADD: stridedF32(ADD, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case SUB: stridedF32(SUB, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case MUL: stridedF32(MUL, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case DIV: stridedF32(DIV, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case MAX: stridedF32(MAX, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case MIN: stridedF32(MIN, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case EQ: stridedF32(EQ, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case NE: stridedF32(NE, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case LT: stridedF32(LT, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case LE: stridedF32(LE, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case GT: stridedF32(GT, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case GE: stridedF32(GE, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    default: unreachable();
+  }
+}
+
+export function ew_strided_f64(
+  op: i32, a: usize, b: usize, o: usize, d0: i32, d1: i32, n: i32,
+  sa0: i32, sa1: i32, sb0: i32, sb1: i32, mode: i32, task: i32, ntasks: i32,
+): void {
+  switch (op) {
+    case ADD: stridedF64(ADD, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case SUB: stridedF64(SUB, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case MUL: stridedF64(MUL, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case DIV: stridedF64(DIV, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case MAX: stridedF64(MAX, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case MIN: stridedF64(MIN, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case EQ: stridedF64(EQ, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case NE: stridedF64(NE, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case LT: stridedF64(LT, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case LE: stridedF64(LE, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case GT: stridedF64(GT, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    case GE: stridedF64(GE, a, b, o, d0, d1, n, sa0, sa1, sb0, sb1, mode, task, ntasks); break;
+    default: unreachable();
+  }
+}

@@ -503,3 +503,354 @@ export function adam_f32(
     store<f32>(vo + off, vi);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Batch normalization (training) of a compact (n, c, inner) float32 array, per channel over the
+// n * inner elements, with the reference's (cpu/fused.ts) per-element f32 rounding:
+// mean = f32(f32(sum x) / m), d = x - mean, var = f32(f32(sum d*d) / m), sums accumulating in f64
+// in the order n then inner; rstd = f32(1 / sqrt(f64(var + eps))); y = ((x - mean) * rstd) * w + b.
+// With running statistics: rmo = rm * keep + mean * mom; rvo = rv * keep + (var * unbias) * mom.
+// inner == 1 ((N, C) inputs) runs four channels per vector (each channel's sum still in order);
+// inner > 1 runs channel by channel. Tasks split the channels (in fours).
+
+/** The per-channel statistics and running updates of one channel ch from its two sums. */
+// @ts-ignore: decorator
+@inline function bnChannelStats(
+  ch: i32, s: f64, fm: f32, mean: usize, vr: usize, rstd: usize, q: f64, eps: f32,
+  rm: usize, rv: usize, rmo: usize, rvo: usize, keep: f32, mom: f32, unbias: f32,
+): f32 {
+  const v = <f32>q / fm;
+  const r = <f32>(1.0 / Math.sqrt(<f64>(v + eps)));
+  const off = <usize>ch << 2;
+  store<f32>(vr + off, v);
+  store<f32>(rstd + off, r);
+  if (rm) {
+    const mu = load<f32>(mean + off);
+    store<f32>(rmo + off, load<f32>(rm + off) * keep + mu * mom);
+    store<f32>(rvo + off, load<f32>(rv + off) * keep + (v * unbias) * mom);
+  }
+  return r;
+}
+
+export function batchnorm_f32(
+  x: usize, w: usize, b: usize, out: usize, mean: usize, vr: usize, rstd: usize,
+  n: i32, c: i32, inner: i32, eps: f32,
+  rm: usize, rv: usize, rmo: usize, rvo: usize, keep: f32, mom: f32, unbias: f32,
+  task: i32, ntasks: i32,
+): void {
+  const c0 = partStart(c, task, ntasks, 4);
+  const c1 = partStart(c, task + 1, ntasks, 4);
+  const fm = <f32>(<f64>n * <f64>inner);
+  const rowBytes = <usize>c * <usize>inner << 2;
+  let ch = c0;
+  if (inner == 1) {
+    for (; ch + 4 <= c1; ch += 4) {
+      const col = x + (<usize>ch << 2);
+      let s0 = f64x2.splat(0), s1 = s0;
+      let p = col;
+      for (let i = 0; i < n; i++, p += rowBytes) {
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v128.load64_zero(p)));
+        s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.load64_zero(p, 8)));
+      }
+      const mu = f32x4(
+        <f32>f64x2.extract_lane(s0, 0) / fm, <f32>f64x2.extract_lane(s0, 1) / fm,
+        <f32>f64x2.extract_lane(s1, 0) / fm, <f32>f64x2.extract_lane(s1, 1) / fm,
+      );
+      v128.store(mean + (<usize>ch << 2), mu);
+      let q0 = f64x2.splat(0), q1 = q0;
+      p = col;
+      for (let i = 0; i < n; i++, p += rowBytes) {
+        const d = f32x4.sub(v128.load(p), mu);
+        const dd = f32x4.mul(d, d);
+        q0 = f64x2.add(q0, f64x2.promote_low_f32x4(dd));
+        q1 = f64x2.add(q1, f64x2.promote_low_f32x4(i32x4.shuffle(dd, dd, 2, 3, 0, 1)));
+      }
+      const r = f32x4(
+        bnChannelStats(ch, 0, fm, mean, vr, rstd, f64x2.extract_lane(q0, 0), eps, rm, rv, rmo, rvo, keep, mom, unbias),
+        bnChannelStats(ch + 1, 0, fm, mean, vr, rstd, f64x2.extract_lane(q0, 1), eps, rm, rv, rmo, rvo, keep, mom, unbias),
+        bnChannelStats(ch + 2, 0, fm, mean, vr, rstd, f64x2.extract_lane(q1, 0), eps, rm, rv, rmo, rvo, keep, mom, unbias),
+        bnChannelStats(ch + 3, 0, fm, mean, vr, rstd, f64x2.extract_lane(q1, 1), eps, rm, rv, rmo, rvo, keep, mom, unbias),
+      );
+      const wv = w ? v128.load(w + (<usize>ch << 2)) : f32x4.splat(1);
+      const bv = b ? v128.load(b + (<usize>ch << 2)) : f32x4.splat(0);
+      p = col;
+      let po = out + (<usize>ch << 2);
+      for (let i = 0; i < n; i++, p += rowBytes, po += rowBytes) {
+        let y = f32x4.mul(f32x4.sub(v128.load(p), mu), r);
+        if (w) y = f32x4.mul(y, wv);
+        if (b) y = f32x4.add(y, bv);
+        v128.store(po, y);
+      }
+    }
+  }
+  const cs = <usize>inner << 2;
+  for (; ch < c1; ch++) {
+    const first = x + <usize>ch * cs;
+    let s: f64 = 0;
+    let p = first;
+    for (let i = 0; i < n; i++, p += rowBytes) {
+      for (let l = 0; l < inner; l++) s += <f64>load<f32>(p + (<usize>l << 2));
+    }
+    const mu = <f32>s / fm;
+    store<f32>(mean + (<usize>ch << 2), mu);
+    let q: f64 = 0;
+    p = first;
+    for (let i = 0; i < n; i++, p += rowBytes) {
+      for (let l = 0; l < inner; l++) {
+        const d = load<f32>(p + (<usize>l << 2)) - mu;
+        q += <f64>(d * d);
+      }
+    }
+    const r = bnChannelStats(ch, s, fm, mean, vr, rstd, q, eps, rm, rv, rmo, rvo, keep, mom, unbias);
+    const wc: f32 = w ? load<f32>(w + (<usize>ch << 2)) : 1;
+    const bc: f32 = b ? load<f32>(b + (<usize>ch << 2)) : 0;
+    p = first;
+    let po = out + <usize>ch * cs;
+    for (let i = 0; i < n; i++, p += rowBytes, po += rowBytes) {
+      for (let l = 0; l < inner; l++) {
+        let y = (load<f32>(p + (<usize>l << 2)) - mu) * r;
+        if (w) y = y * wc;
+        if (b) y = y + bc;
+        store<f32>(po + (<usize>l << 2), y);
+      }
+    }
+  }
+}
+
+// Batch normalization backward from the saved mean and rstd, in f64 like the reference (values
+// rounded once on store): with xhat = (x - mean) * rstd, per channel sg = sum g, sgx = sum g xhat
+// (order n then inner); gw = sgx, gb = sg; a = sg w / m, cc = sgx w / m;
+// gx = rstd * ((g w - a) - xhat cc). Null outputs are skipped. Tasks split the channels.
+
+export function batchnorm_bwd_f32(
+  g: usize, x: usize, w: usize, mean: usize, rstd: usize, gx: usize, gw: usize, gb: usize,
+  n: i32, c: i32, inner: i32, task: i32, ntasks: i32,
+): void {
+  const c0 = partStart(c, task, ntasks, 4);
+  const c1 = partStart(c, task + 1, ntasks, 4);
+  const m = <f64>n * <f64>inner;
+  const rowBytes = <usize>c * <usize>inner << 2;
+  let ch = c0;
+  if (inner == 1) {
+    for (; ch + 4 <= c1; ch += 4) {
+      const off = <usize>ch << 2;
+      const mu0 = f64x2.promote_low_f32x4(v128.load64_zero(mean + off));
+      const mu1 = f64x2.promote_low_f32x4(v128.load64_zero(mean + off, 8));
+      const rs0 = f64x2.promote_low_f32x4(v128.load64_zero(rstd + off));
+      const rs1 = f64x2.promote_low_f32x4(v128.load64_zero(rstd + off, 8));
+      let sg0 = f64x2.splat(0), sg1 = sg0, sx0 = sg0, sx1 = sg0;
+      for (let i = 0, p = off; i < n; i++, p += rowBytes) {
+        const g0 = f64x2.promote_low_f32x4(v128.load64_zero(g + p));
+        const g1 = f64x2.promote_low_f32x4(v128.load64_zero(g + p, 8));
+        const x0 = f64x2.promote_low_f32x4(v128.load64_zero(x + p));
+        const x1 = f64x2.promote_low_f32x4(v128.load64_zero(x + p, 8));
+        sg0 = f64x2.add(sg0, g0);
+        sg1 = f64x2.add(sg1, g1);
+        sx0 = f64x2.add(sx0, f64x2.mul(g0, f64x2.mul(f64x2.sub(x0, mu0), rs0)));
+        sx1 = f64x2.add(sx1, f64x2.mul(g1, f64x2.mul(f64x2.sub(x1, mu1), rs1)));
+      }
+      if (gw) {
+        v128.store64_lane(gw + off, f32x4.demote_f64x2_zero(sx0), 0);
+        v128.store64_lane(gw + off + 8, f32x4.demote_f64x2_zero(sx1), 0);
+      }
+      if (gb) {
+        v128.store64_lane(gb + off, f32x4.demote_f64x2_zero(sg0), 0);
+        v128.store64_lane(gb + off + 8, f32x4.demote_f64x2_zero(sg1), 0);
+      }
+      if (!gx) continue;
+      const one = f64x2.splat(1);
+      const w0 = w ? f64x2.promote_low_f32x4(v128.load64_zero(w + off)) : one;
+      const w1 = w ? f64x2.promote_low_f32x4(v128.load64_zero(w + off, 8)) : one;
+      const mv = f64x2.splat(m);
+      const a0 = f64x2.div(f64x2.mul(sg0, w0), mv), a1 = f64x2.div(f64x2.mul(sg1, w1), mv);
+      const k0 = f64x2.div(f64x2.mul(sx0, w0), mv), k1 = f64x2.div(f64x2.mul(sx1, w1), mv);
+      for (let i = 0, p = off; i < n; i++, p += rowBytes) {
+        const g0 = f64x2.promote_low_f32x4(v128.load64_zero(g + p));
+        const g1 = f64x2.promote_low_f32x4(v128.load64_zero(g + p, 8));
+        const xh0 = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(x + p)), mu0), rs0);
+        const xh1 = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(x + p, 8)), mu1), rs1);
+        const r0 = f64x2.mul(rs0, f64x2.sub(f64x2.sub(f64x2.mul(g0, w0), a0), f64x2.mul(xh0, k0)));
+        const r1 = f64x2.mul(rs1, f64x2.sub(f64x2.sub(f64x2.mul(g1, w1), a1), f64x2.mul(xh1, k1)));
+        v128.store64_lane(gx + p, f32x4.demote_f64x2_zero(r0), 0);
+        v128.store64_lane(gx + p + 8, f32x4.demote_f64x2_zero(r1), 0);
+      }
+    }
+  }
+  const cs = <usize>inner << 2;
+  for (; ch < c1; ch++) {
+    const mu = <f64>load<f32>(mean + (<usize>ch << 2));
+    const rs = <f64>load<f32>(rstd + (<usize>ch << 2));
+    const wc: f64 = w ? <f64>load<f32>(w + (<usize>ch << 2)) : 1;
+    let sg: f64 = 0;
+    let sgx: f64 = 0;
+    for (let i = 0; i < n; i++) {
+      const base = <usize>i * rowBytes + <usize>ch * cs;
+      for (let l = 0; l < inner; l++) {
+        const o = base + (<usize>l << 2);
+        const gv = <f64>load<f32>(g + o);
+        sg += gv;
+        sgx += gv * ((<f64>load<f32>(x + o) - mu) * rs);
+      }
+    }
+    if (gw) store<f32>(gw + (<usize>ch << 2), <f32>sgx);
+    if (gb) store<f32>(gb + (<usize>ch << 2), <f32>sg);
+    if (!gx) continue;
+    const a = (sg * wc) / m;
+    const cc = (sgx * wc) / m;
+    for (let i = 0; i < n; i++) {
+      const base = <usize>i * rowBytes + <usize>ch * cs;
+      for (let l = 0; l < inner; l++) {
+        const o = base + (<usize>l << 2);
+        const xh = (<f64>load<f32>(x + o) - mu) * rs;
+        store<f32>(gx + o, <f32>(rs * ((<f64>load<f32>(g + o) * wc - a) - xh * cc)));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bernoulli draws from the Philox4x32-10 stream of src/random.ts: element i takes words
+// phase + 2i and phase + 2i + 1 counted from block (ctrHi << 32 | ctrLo) under key (k0, k1), makes
+// u = ((w1 >>> 5) * 2^26 + (w2 >>> 6)) / 2^53 and stores `value` where u < p, else 0. Counter-based,
+// so tasks split the elements and results never depend on the split.
+
+const PM0: u64 = 0xd2511f53;
+const PM1: u64 = 0xcd9e8d57;
+const PW0: u32 = 0x9e3779b9;
+const PW1: u32 = 0xbb67ae85;
+
+/** The four words of block `blk` as an i32x4. */
+// @ts-ignore: decorator
+@inline function philoxBlock(blk: u64, k0: u32, k1: u32): v128 {
+  let c0 = <u32>blk;
+  let c1 = <u32>(blk >> 32);
+  let c2: u32 = 0;
+  let c3: u32 = 0;
+  for (let r = 0; r < 10; r++) {
+    const p0 = PM0 * <u64>c0;
+    const p1 = PM1 * <u64>c2;
+    const n0 = <u32>(p1 >> 32) ^ c1 ^ k0;
+    const n2 = <u32>(p0 >> 32) ^ c3 ^ k1;
+    c1 = <u32>p1;
+    c3 = <u32>p0;
+    c0 = n0;
+    c2 = n2;
+    k0 += PW0;
+    k1 += PW1;
+  }
+  return i32x4(c0, c1, c2, c3);
+}
+
+// @ts-ignore: decorator
+@inline function lane(v: v128, k: i32): u32 {
+  if (k == 0) return <u32>i32x4.extract_lane(v, 0);
+  if (k == 1) return <u32>i32x4.extract_lane(v, 1);
+  if (k == 2) return <u32>i32x4.extract_lane(v, 2);
+  return <u32>i32x4.extract_lane(v, 3);
+}
+
+/** The outcome of one draw from words (w1, w2): u < p with u = ((w1 >>> 5) 2^26 + (w2 >>> 6)) / 2^53. */
+// @ts-ignore: decorator
+@inline function draw<T>(out: usize, e: i32, w1: u32, w2: u32, p: f64, value: T): void {
+  // (the scaling by 2^-53 is exact: the same u as the division)
+  const u = (<f64>(w1 >>> 5) * 67108864.0 + <f64>(w2 >>> 6)) * 1.1102230246251565e-16;
+  store<T>(out + (<usize>e << alignof<T>()), u < p ? value : <T>0);
+}
+
+/** The high 32 bits of each lane's 64-bit product a * m (m splatted), as an i32x4. */
+// @ts-ignore: decorator
+@inline function mulhi4(a: v128, m: v128): v128 {
+  return i32x4.shuffle(i64x2.extmul_low_i32x4_u(a, m), i64x2.extmul_high_i32x4_u(a, m), 1, 3, 5, 7);
+}
+
+// @ts-ignore: decorator
+@inline function bernoulliT<T>(
+  out: usize, n: i32, p: f64, value: T, k0: u32, k1: u32, ctrLo: u32, ctrHi: u32, phase: i32, task: i32, ntasks: i32,
+): void {
+  const e0 = partStart(n, task, ntasks, 2);
+  const e1 = partStart(n, task + 1, ntasks, 2);
+  if (e0 >= e1) return;
+  const w0 = <u64>phase + 2 * <u64>e0;
+  let blk = ((<u64>ctrHi << 32) | <u64>ctrLo) + (w0 >> 2);
+  let pos = <i32>(w0 & 3);
+  let words = philoxBlock(blk, k0, k1);
+  let first: u32 = 0;
+  let have = false;
+  const m0 = i32x4.splat(<i32>PM0);
+  const m1 = i32x4.splat(<i32>PM1);
+  for (let e = e0; e < e1; ) {
+    if (pos == 4 && e + 8 <= e1) {
+      // four blocks at once, one per lane (eight draws): ten Philox rounds on i32x4
+      const b = blk + 1;
+      blk += 4;
+      let c0 = i32x4(<i32>b, <i32>(b + 1), <i32>(b + 2), <i32>(b + 3));
+      let c1 = i32x4(<i32>(b >> 32), <i32>((b + 1) >> 32), <i32>((b + 2) >> 32), <i32>((b + 3) >> 32));
+      let c2 = i32x4.splat(0);
+      let c3 = c2;
+      let ka = k0;
+      let kb = k1;
+      for (let r = 0; r < 10; r++) {
+        const h0 = mulhi4(c0, m0);
+        const l0 = i32x4.mul(c0, m0);
+        const h1 = mulhi4(c2, m1);
+        const l1 = i32x4.mul(c2, m1);
+        c0 = v128.xor(v128.xor(h1, c1), i32x4.splat(<i32>ka));
+        c1 = l1;
+        c2 = v128.xor(v128.xor(h0, c3), i32x4.splat(<i32>kb));
+        c3 = l0;
+        ka += PW0;
+        kb += PW1;
+      }
+      if (!have) {
+        draw<T>(out, e, <u32>i32x4.extract_lane(c0, 0), <u32>i32x4.extract_lane(c1, 0), p, value);
+        draw<T>(out, e + 1, <u32>i32x4.extract_lane(c2, 0), <u32>i32x4.extract_lane(c3, 0), p, value);
+        draw<T>(out, e + 2, <u32>i32x4.extract_lane(c0, 1), <u32>i32x4.extract_lane(c1, 1), p, value);
+        draw<T>(out, e + 3, <u32>i32x4.extract_lane(c2, 1), <u32>i32x4.extract_lane(c3, 1), p, value);
+        draw<T>(out, e + 4, <u32>i32x4.extract_lane(c0, 2), <u32>i32x4.extract_lane(c1, 2), p, value);
+        draw<T>(out, e + 5, <u32>i32x4.extract_lane(c2, 2), <u32>i32x4.extract_lane(c3, 2), p, value);
+        draw<T>(out, e + 6, <u32>i32x4.extract_lane(c0, 3), <u32>i32x4.extract_lane(c1, 3), p, value);
+        draw<T>(out, e + 7, <u32>i32x4.extract_lane(c2, 3), <u32>i32x4.extract_lane(c3, 3), p, value);
+      } else {
+        // an odd phase: each draw straddles, the last word stays pending
+        draw<T>(out, e, first, <u32>i32x4.extract_lane(c0, 0), p, value);
+        draw<T>(out, e + 1, <u32>i32x4.extract_lane(c1, 0), <u32>i32x4.extract_lane(c2, 0), p, value);
+        draw<T>(out, e + 2, <u32>i32x4.extract_lane(c3, 0), <u32>i32x4.extract_lane(c0, 1), p, value);
+        draw<T>(out, e + 3, <u32>i32x4.extract_lane(c1, 1), <u32>i32x4.extract_lane(c2, 1), p, value);
+        draw<T>(out, e + 4, <u32>i32x4.extract_lane(c3, 1), <u32>i32x4.extract_lane(c0, 2), p, value);
+        draw<T>(out, e + 5, <u32>i32x4.extract_lane(c1, 2), <u32>i32x4.extract_lane(c2, 2), p, value);
+        draw<T>(out, e + 6, <u32>i32x4.extract_lane(c3, 2), <u32>i32x4.extract_lane(c0, 3), p, value);
+        draw<T>(out, e + 7, <u32>i32x4.extract_lane(c1, 3), <u32>i32x4.extract_lane(c2, 3), p, value);
+        first = <u32>i32x4.extract_lane(c3, 3);
+      }
+      e += 8;
+      continue;
+    }
+    if (pos == 4) {
+      blk++;
+      words = philoxBlock(blk, k0, k1);
+      pos = 0;
+    }
+    const wd = lane(words, pos);
+    pos++;
+    if (!have) {
+      first = wd;
+      have = true;
+    } else {
+      draw<T>(out, e, first, wd, p, value);
+      e++;
+      have = false;
+    }
+  }
+}
+
+export function philox_bernoulli_f32(
+  out: usize, n: i32, p: f64, value: f32, k0: u32, k1: u32, ctrLo: u32, ctrHi: u32, phase: i32, task: i32, ntasks: i32,
+): void {
+  bernoulliT<f32>(out, n, p, value, k0, k1, ctrLo, ctrHi, phase, task, ntasks);
+}
+
+export function philox_bernoulli_f64(
+  out: usize, n: i32, p: f64, value: f64, k0: u32, k1: u32, ctrLo: u32, ctrHi: u32, phase: i32, task: i32, ntasks: i32,
+): void {
+  bernoulliT<f64>(out, n, p, value, k0, k1, ctrLo, ctrHi, phase, task, ntasks);
+}

@@ -6,3 +6,4 @@ export * from './copy';
 export * from './elementwise';
 export * from './reduce';
 export * from './fused';
+export * from './conv';

@@ -499,3 +499,104 @@ export function reduce_combine(op: i32, part: usize, out: usize, outer: i32, pie
     else store<f64>(out + (<usize>r << 3), m);
   }
 }
+
+// ---- reductions over the middle axis of (outer, size, inner) -------------------------------
+// out[q, i] = op over r of a[q, r, i] (sum max min prod), the reference's per-element rules in
+// its order r = 0, 1, ... (sums and products accumulate in float64 from 0 or 1; max/min start
+// from the first element), so results equal the reference's bit for bit (NaN payloads aside).
+// SIMD runs across the columns i; tasks split (q, block of 8 columns) units.
+
+// @ts-ignore: decorator
+@inline function axisAccF64(op: i32, acc: v128, x: v128): v128 {
+  if (op == SUM) return f64x2.add(acc, x);
+  if (op == PROD) return f64x2.mul(acc, x);
+  if (op == MAX) return v128.bitselect(x, acc, v128.or(f64x2.gt(x, acc), f64x2.ne(x, x)));
+  return v128.bitselect(x, acc, v128.or(f64x2.lt(x, acc), f64x2.ne(x, x)));
+}
+
+// @ts-ignore: decorator
+@inline function axisAccScalar(op: i32, acc: f64, x: f64): f64 {
+  if (op == SUM) return acc + x;
+  if (op == PROD) return acc * x;
+  if (acc != acc) return acc;
+  if (op == MAX) return x > acc || x != x ? x : acc;
+  return x < acc || x != x ? x : acc;
+}
+
+/** Loads two elements of T at p as f64x2. */
+// @ts-ignore: decorator
+@inline function load2<T>(p: usize): v128 {
+  if (sizeof<T>() == 4) return f64x2.promote_low_f32x4(v128.load64_zero(p));
+  return v128.load(p);
+}
+
+/** Stores an f64x2 as two elements of T at p. */
+// @ts-ignore: decorator
+@inline function store2<T>(p: usize, v: v128): void {
+  if (sizeof<T>() == 4) v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0);
+  else v128.store(p, v);
+}
+
+// @ts-ignore: decorator
+@inline function reduceAxisT<T>(op: i32, a: usize, out: usize, outer: i32, size: i32, inner: i32, task: i32, ntasks: i32): void {
+  const nb = (inner + 7) >> 3;
+  const units = outer * nb;
+  const u0 = partStart(units, task, ntasks, 1);
+  const u1 = partStart(units, task + 1, ntasks, 1);
+  const es = <usize>sizeof<T>();
+  const rowBytes = <usize>inner * es;
+  // max/min start from the first row; sums and products from their identities
+  const first = op == MAX || op == MIN ? 1 : 0;
+  const id: f64 = op == PROD ? 1 : 0;
+  for (let u = u0; u < u1; u++) {
+    const q = u / nb;
+    const j0 = (u - q * nb) << 3;
+    const j1 = min(j0 + 8, inner);
+    const base = a + (<usize>q * <usize>size * <usize>inner + <usize>j0) * es;
+    const ob = out + (<usize>q * <usize>inner + <usize>j0) * es;
+    if (j1 - j0 == 8) {
+      let a0 = f64x2.splat(id), a1 = a0, a2 = a0, a3 = a0;
+      if (first) {
+        a0 = load2<T>(base);
+        a1 = load2<T>(base + 2 * es);
+        a2 = load2<T>(base + 4 * es);
+        a3 = load2<T>(base + 6 * es);
+      }
+      let p = base + <usize>first * rowBytes;
+      for (let r = first; r < size; r++, p += rowBytes) {
+        a0 = axisAccF64(op, a0, load2<T>(p));
+        a1 = axisAccF64(op, a1, load2<T>(p + 2 * es));
+        a2 = axisAccF64(op, a2, load2<T>(p + 4 * es));
+        a3 = axisAccF64(op, a3, load2<T>(p + 6 * es));
+      }
+      store2<T>(ob, a0);
+      store2<T>(ob + 2 * es, a1);
+      store2<T>(ob + 4 * es, a2);
+      store2<T>(ob + 6 * es, a3);
+      continue;
+    }
+    for (let j = j0; j < j1; j++) {
+      const col = base + <usize>(j - j0) * es;
+      let acc: f64 = first ? <f64>load<T>(col) : id;
+      let p = col + <usize>first * rowBytes;
+      for (let r = first; r < size; r++, p += rowBytes) acc = axisAccScalar(op, acc, <f64>load<T>(p));
+      store<T>(ob + <usize>(j - j0) * es, <T>acc);
+    }
+  }
+}
+
+/** reduce over the middle axis of a compact (outer, size, inner) float32 array (sum max min prod). */
+export function reduce_axis_f32(op: i32, a: usize, out: usize, outer: i32, size: i32, inner: i32, task: i32, ntasks: i32): void {
+  if (op == SUM) reduceAxisT<f32>(SUM, a, out, outer, size, inner, task, ntasks);
+  else if (op == MAX) reduceAxisT<f32>(MAX, a, out, outer, size, inner, task, ntasks);
+  else if (op == MIN) reduceAxisT<f32>(MIN, a, out, outer, size, inner, task, ntasks);
+  else reduceAxisT<f32>(PROD, a, out, outer, size, inner, task, ntasks);
+}
+
+/** reduce_axis_f32 for float64. */
+export function reduce_axis_f64(op: i32, a: usize, out: usize, outer: i32, size: i32, inner: i32, task: i32, ntasks: i32): void {
+  if (op == SUM) reduceAxisT<f64>(SUM, a, out, outer, size, inner, task, ntasks);
+  else if (op == MAX) reduceAxisT<f64>(MAX, a, out, outer, size, inner, task, ntasks);
+  else if (op == MIN) reduceAxisT<f64>(MIN, a, out, outer, size, inner, task, ntasks);
+  else reduceAxisT<f64>(PROD, a, out, outer, size, inner, task, ntasks);
+}

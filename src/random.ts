@@ -23,49 +23,23 @@
  *   draw again while `w >= 2^32 - (2^32 mod n)`; return `w mod n`. No modulo bias.
  * - Bernoulli(p): one float64 uniform `u` (two words); the outcome is `u < p`.
  *
- * Every random tensor is generated here on the host, then written to its device, so the numbers
- * are identical on every backend. A GPU kernel reproducing a function needs the word offset: with a
- * fixed word count per element (rand, randn, bernoulli, truncNormal), element `k` starts at word
- * `offset + k * wordsPerElement`; it then advances the host generator with {@link Generator.skip}.
+ * Every random tensor is generated here on the host, then written to its device (Bernoulli masks:
+ * by the backend's philoxBernoulli kernel where it has one, from the same stream position), so the
+ * numbers are identical on every backend. A GPU kernel reproducing a function needs the word
+ * offset: with a fixed word count per element (rand, randn, bernoulli, truncNormal), element `k`
+ * starts at word `offset + k * wordsPerElement`; it then advances the host generator with
+ * {@link Generator.skip}.
  * Rejection-based functions (randint, randperm) consume a variable number of words.
  */
 import { Tensor } from './autograd/tensor.js';
 import { NDArray } from './ndarray/ndarray.js';
 import { broadcastShapes, checkShape, prod } from './ndarray/shape.js';
 import { isFloating, type DType } from './ndarray/dtype.js';
-import { getDefaultDevice } from './ndarray/backend.js';
+import { getDefaultDevice, type PhiloxSpec } from './ndarray/backend.js';
 import { fmt, rangeError, typeError } from './errors.js';
+import { bernoulliInto, philoxInto } from './ndarray/cpu/philox.js';
 
-const M0 = 0xd2511f53;
-const M1 = 0xcd9e8d57;
-const W0 = 0x9e3779b9;
-const W1 = 0xbb67ae85;
 const TWO32 = 4294967296;
-
-/** High 32 bits of a 32x32-bit unsigned product (the low ones are Math.imul). */
-function mulhi(a: number, b: number): number {
-  const aH = a >>> 16, aL = a & 0xffff, bH = b >>> 16, bL = b & 0xffff;
-  const mid1 = aH * bL;
-  const mid2 = aL * bH;
-  const low = aL * bL;
-  const carry = ((low >>> 16) + (mid1 & 0xffff) + (mid2 & 0xffff)) >>> 16;
-  return (aH * bH + (mid1 >>> 16) + (mid2 >>> 16) + carry) >>> 0;
-}
-
-/** Philox4x32-10 of (c0..c3, k0, k1) into `out` (no allocation). */
-function philoxInto(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: Uint32Array | number[]): void {
-  for (let r = 0; r < 10; r++) {
-    const hi0 = mulhi(M0, c0), lo0 = Math.imul(M0, c0) >>> 0;
-    const hi1 = mulhi(M1, c2), lo1 = Math.imul(M1, c2) >>> 0;
-    c0 = (hi1 ^ c1 ^ k0) >>> 0;
-    c1 = lo1;
-    c2 = (hi0 ^ c3 ^ k1) >>> 0;
-    c3 = lo0;
-    k0 = (k0 + W0) >>> 0;
-    k1 = (k1 + W1) >>> 0;
-  }
-  out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
-}
 
 /**
  * One Philox4x32-10 block: ten rounds of
@@ -312,8 +286,36 @@ export function randn(shape: readonly number[], opts: RandomOptions = {}): Tenso
 
 /** Bernoulli(p) mask as 0/1 values of `dtype` (float32 by default). */
 export function bernoulliMask(shape: readonly number[], p: number, opts: RandomOptions = {}): Tensor {
+  return scaledBernoulliMask(shape, p, 1, opts);
+}
+
+/**
+ * A Bernoulli(p) mask holding `value` (rounded to `dtype`) or 0: the draws of
+ * {@link bernoulliMask}, made on the device by the backend's Philox kernel where it has one
+ * (Backend.philoxBernoulli), so no host array is written. Dropout's scaled mask.
+ */
+export function scaledBernoulliMask(shape: readonly number[], p: number, value: number, opts: RandomOptions = {}): Tensor {
   if (!(p >= 0 && p <= 1)) throw rangeError('bernoulli', 'a probability in [0, 1]', String(p));
-  return make(shape, opts, (g, n) => Float64Array.from({ length: n }, () => (g.nextUniform('float64') < p ? 1 : 0)), 'bernoulli');
+  const s = checkShape('bernoulli', shape);
+  const g = opts.generator ?? defaultGenerator;
+  const out = NDArray.empty(s, opts.dtype ?? 'float32', opts.device ?? getDefaultDevice());
+  const n = out.size;
+  // the stream position, as a kernel reproducing the draws reads it (see the module comment)
+  const seed = g.initialSeed();
+  const o = g.wordOffset();
+  const spec: PhiloxSpec = { key0: seed >>> 0, key1: Math.floor(seed / TWO32) >>> 0, counter: Math.floor(o / 4), phase: o % 4 };
+  const be = out.backend;
+  if (n > 0) {
+    if (be.philoxBernoulli) {
+      be.philoxBernoulli(out, n, spec, p, value);
+    } else {
+      const host = new Float64Array(n);
+      bernoulliInto(host, 0, n, spec.key0, spec.key1, spec.counter, spec.phase, p, value);
+      be.write(out.storage, 0, host);
+    }
+  }
+  g.skip(2 * n);
+  return new Tensor(out, { requiresGrad: opts.requiresGrad ?? false });
 }
 
 /** Uniform on [low, high) (the building block of initializers). */

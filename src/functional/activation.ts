@@ -12,7 +12,7 @@ import {
 } from '../ops/primitives.js';
 import { softmaxPrim } from '../ops/fused.js';
 import { expectTensor } from '../ops/util.js';
-import { bernoulliMask, type Generator } from '../random.js';
+import { bernoulliMask, scaledBernoulliMask, type Generator } from '../random.js';
 
 function floatInput(op: string, x: Tensor): Tensor {
   expectTensor(op, 'input', x);
@@ -88,6 +88,9 @@ export function dropout(x: Tensor, p = 0.5, opts: { training?: boolean; generato
   if (!(p >= 0 && p <= 1)) throw rangeError('dropout', 'a probability p in [0, 1]', String(p));
   if (opts.training === false || p === 0) return x;
   if (p === 1) return mul(x, 0);
-  const mask = bernoulliMask(x.shape, 1 - p, { dtype: x.dtype, device: x.device, generator: opts.generator });
-  return mul(x, mul(mask, 1 / (1 - p)));
+  const o = { dtype: x.dtype, device: x.device, generator: opts.generator };
+  // a float input takes the scaled mask straight from the generator (the same values as the
+  // 0/1 mask times 1/(1-p) rounded to its dtype, one op fewer)
+  if (isFloating(x.dtype)) return mul(x, scaledBernoulliMask(x.shape, 1 - p, 1 / (1 - p), o));
+  return mul(x, mul(bernoulliMask(x.shape, 1 - p, o), 1 / (1 - p)));
 }

@@ -1,7 +1,10 @@
 /**
- * Convolution and pooling composites (torch.nn.functional semantics): pad -> im2col (one strided
- * gather) -> a grouped, batched matmul or a reduction -> reshape. They have no backward of their
- * own: every derivative order comes from the rules of im2col/col2im, matmul, pad, max and sum.
+ * Convolution and pooling composites (torch.nn.functional semantics): im2col (zero padding
+ * implicit; max pooling pads with -Infinity first) -> a grouped, batched matmul or a reduction ->
+ * reshape. They have no backward of their own: every derivative order comes from the rules of
+ * im2col/col2im, matmul, pad, max and sum. The one exception is a fast path: convolution with
+ * groups = 1 on a backend with window kernels is the `conv` primitive of ops/conv.ts (im2col +
+ * GEMM in chunks of samples), whose rules are written with those same primitives.
  *
  * The input gradient of a convolution is col2im (fold) of weight^T @ grad; this equals the textbook
  * form "convolution of the stride-dilated output gradient with the flipped, transposed kernel"
@@ -13,7 +16,7 @@ import { prod } from '../ndarray/shape.js';
 import { fmt, fmtShape, rangeError, typeError } from '../errors.js';
 import { add, div, im2col, col2im, matmul, max, pad, permute, reshape, sum } from '../ops/primitives.js';
 import { ones } from '../creation.js';
-import { intTuple, windowCount } from '../ops/conv.js';
+import { convolve, intTuple, windowCount } from '../ops/conv.js';
 import { describe, expectTensor } from '../ops/util.js';
 import { Tensor as T } from '../autograd/tensor.js';
 
@@ -137,30 +140,35 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, biasOrOpt
     before = after = intTuple(op, 'padding', p, ns, 0);
   }
   checkFits(op, x, ns, kernel, dilation, before, after);
-  const xp = pad(x, padList(before, after));
-  const cols = im2col(xp, kernel, { stride, dilation }); // (N, C, *out, *kernel)
-  const out = cols.shape.slice(2, 2 + ns);
-  // (N, C, *kernel, *out) is the compact layout of im2col's buffer: this permute + reshape is free
-  const lead = [0, 1];
-  const kAxes = kernel.map((_, i) => 2 + ns + i);
-  const oAxes = out.map((_, i) => 2 + i);
-  const colsK = permute(cols, [...lead, ...kAxes, ...oAxes]);
-  const K = (C / groups) * prod(kernel);
-  const P = prod(out);
-  let y: Tensor;
-  if (groups === 1) {
-    y = matmul(reshape(weight, [O, K]), reshape(colsK, [N, K, P])); // (N, O, P)
-  } else {
-    y = matmul(reshape(weight, [groups, O / groups, K]), reshape(colsK, [N, groups, K, P])); // (N, G, O / G, P)
+  // implicit zero padding: the window kernels read the unpadded input (no padded copy)
+  const padding = before.map((b, i): [number, number] => [b, after[i]!]);
+  // groups = 1 on a backend with window kernels: the convolution primitive (im2col + GEMM chunk
+  // by chunk, no batch-sized columns); otherwise the composite im2col -> matmul
+  let y = groups === 1 ? convolve(x, weight, { stride, dilation, padding }) : null; // (N, O, *out)
+  if (y === null) {
+    const cols = im2col(x, kernel, { stride, dilation, padding }); // (N, C, *out, *kernel)
+    const out = cols.shape.slice(2, 2 + ns);
+    // (N, C, *kernel, *out) is the compact layout of im2col's buffer: this permute + reshape is free
+    const kAxes = kernel.map((_, i) => 2 + ns + i);
+    const oAxes = out.map((_, i) => 2 + i);
+    const colsK = permute(cols, [0, 1, ...kAxes, ...oAxes]);
+    const K = (C / groups) * prod(kernel);
+    const P = prod(out);
+    if (groups === 1) {
+      y = matmul(reshape(weight, [O, K]), reshape(colsK, [N, K, P])); // (N, O, P)
+    } else {
+      y = matmul(reshape(weight, [groups, O / groups, K]), reshape(colsK, [N, groups, K, P])); // (N, G, O / G, P)
+    }
+    y = reshape(y, [N, O, ...out]);
   }
-  y = reshape(y, [N, O, ...out]);
+  const out = y.shape.slice(2);
   if (bias) y = add(y, reshape(bias, [O, ...out.map(() => 1)]));
   return unbatched ? reshape(y, y.shape.slice(1)) : y;
 }
 
 /**
  * 1-D convolution (cross-correlation, as torch.nn.functional.conv1d), built as
- * pad -> im2col -> (grouped, batched) matmul -> reshape. `bias` may be omitted or null; the options
+ * im2col -> (grouped, batched) matmul -> reshape. `bias` may be omitted or null; the options
  * may also be passed third: `conv1d(x, w, { stride: 2 })`.
  *
  * Shape:
@@ -181,7 +189,7 @@ export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | ConvOption
 
 /**
  * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d), NCHW, built as
- * pad -> im2col -> (grouped, batched) matmul -> reshape; see {@link ConvOptions} for stride,
+ * im2col -> (grouped, batched) matmul -> reshape; see {@link ConvOptions} for stride,
  * padding (int, pair, 'same', 'valid'), dilation and groups. `bias` may be omitted or null; the
  * options may also be passed third: `conv2d(x, w, { padding: 1 })`.
  *
@@ -239,8 +247,10 @@ function poolNd(op: string, kind: 'max' | 'avg', ns: number, input: Tensor, kern
     throw rangeError(op, `padding of at most half the kernel size ${fmtShape(kernel)}`, fmtShape(padding));
   }
   checkFits(op, input, ns, kernel, dilation, padding, padding);
-  const xp = pad(input, padList(padding, padding), kind === 'max' ? -Infinity : 0);
-  const cols = im2col(xp, kernel, { stride, dilation });
+  // max pads with -Infinity (explicitly); avg with zeros (implicit in im2col)
+  const cols = kind === 'max'
+    ? im2col(pad(input, padList(padding, padding), -Infinity), kernel, { stride, dilation })
+    : im2col(input, kernel, { stride, padding });
   const axes = kernel.map((_, i) => cols.ndim - ns + i);
   if (kind === 'max') return max(cols, axes);
   const total = sum(cols, axes);
@@ -253,7 +263,7 @@ function poolNd(op: string, kind: 'max' | 'avg', ns: number, input: Tensor, kern
   if (opts.countIncludePad ?? true) return div(total, prod(kernel));
   // the number of real (unpadded) elements in each window: a constant
   const spatial = input.shape.slice(input.ndim - ns);
-  const counts = sum(im2col(pad(ones(spatial, { dtype: input.dtype, device: input.device }), padList(padding, padding)), kernel, { stride }), axes.map((a) => a - cols.ndim + 2 * ns));
+  const counts = sum(im2col(ones(spatial, { dtype: input.dtype, device: input.device }), kernel, { stride, padding }), axes.map((a) => a - cols.ndim + 2 * ns));
   return div(total, counts);
 }
 
@@ -342,7 +352,7 @@ export function unfold(input: Tensor, kernelSize: IntOrTuple, opts: FoldOptions 
   const p = foldParams('unfold', kernelSize, opts);
   const { x, unbatched } = batched('unfold', input, 2);
   checkFits('unfold', x, 2, p.kernel, p.dilation, p.padding, p.padding);
-  const cols = im2col(pad(x, padList(p.padding, p.padding)), p.kernel, { stride: p.stride, dilation: p.dilation });
+  const cols = im2col(x, p.kernel, { stride: p.stride, dilation: p.dilation, padding: p.padding });
   const [N, C, oh, ow] = cols.shape as [number, number, number, number];
   const y = reshape(permute(cols, [0, 1, 4, 5, 2, 3]), [N, C * prod(p.kernel), oh * ow]);
   return unbatched ? reshape(y, y.shape.slice(1)) : y;
@@ -375,7 +385,6 @@ export function fold(input: Tensor, outputSize: IntOrTuple, kernelSize: IntOrTup
   }
   const C = CK / K;
   const cols = permute(reshape(x, [N, C, ...p.kernel, ...out]), [0, 1, 4, 5, 2, 3]);
-  const full = col2im(cols, padded, p.kernel, { stride: p.stride, dilation: p.dilation });
-  const y = pad(full, padList(p.padding, p.padding).map((v) => -v));
+  const y = col2im(cols, size, p.kernel, { stride: p.stride, dilation: p.dilation, padding: p.padding });
   return unbatched ? reshape(y, y.shape.slice(1)) : y;
 }

@@ -110,6 +110,69 @@ export interface AdamStepOperands {
   expAvgSqOut: Dense;
 }
 
+/**
+ * Geometry of {@link Backend.im2col} / {@link Backend.col2im}: `planes` independent images of
+ * h x w elements (the flattened leading dims) and their windows of kh x kw elements, stride
+ * (sh, sw), dilation (dh, dw), implicit zero padding (ph, pw) before the first row / column (the
+ * padding after is whatever the window counts oh x ow imply). Layouts, compact:
+ * image (planes, h, w), columns (planes, kh, kw, oh, ow) with
+ * cols[p, i, j, y, x] = img[p, y * sh + i * dh - ph, x * sw + j * dw - pw], 0 in the padding.
+ */
+export interface Im2colSpec {
+  planes: number;
+  h: number;
+  w: number;
+  oh: number;
+  ow: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  ph: number;
+  pw: number;
+}
+
+/** Shape of a fused batch normalization ({@link Backend.batchNorm}): x viewed as (n, c, inner). */
+export interface BatchNormSpec {
+  /** Batch size (the leading dim). */
+  n: number;
+  /** Channels (dim 1): one mean / variance per channel. */
+  c: number;
+  /** Elements per (sample, channel): the product of the dims after 1 (1 for (N, C) inputs). */
+  inner: number;
+  eps: number;
+}
+
+/**
+ * The running-statistics update of a training batch normalization ({@link Backend.batchNorm}), in
+ * the dtype's arithmetic with the scalars given already rounded to it by the caller:
+ * meanOut = mean * keep + batchMean * momentum;
+ * varOut = var * keep + (batchVar * unbias) * momentum (keep = 1 - momentum, unbias = m / (m - 1)).
+ */
+export interface BatchNormRunning {
+  mean: Dense;
+  var: Dense;
+  meanOut: Dense;
+  varOut: Dense;
+  keep: number;
+  momentum: number;
+  unbias: number;
+}
+
+/**
+ * Where a Philox4x32-10 stream starts for {@link Backend.philoxBernoulli} (see src/random.ts for the
+ * stream): block `counter` (an integer below 2^53) under key (key0, key1), its first `phase`
+ * (0..3) words skipped.
+ */
+export interface PhiloxSpec {
+  key0: number;
+  key1: number;
+  counter: number;
+  phase: number;
+}
+
 /** The backend contract. See DESIGN.md §2. */
 export interface Backend {
   readonly name: string;
@@ -179,12 +242,68 @@ export interface Backend {
     gx: Dense | null, gw: Dense | null, gb: Dense | null, outer: number, size: number,
   ): void;
   /**
+   * `op` of two strided operands (views of the output's shape: broadcast dims have stride 0, so
+   * no compact copy is needed) into a compact `out` of `size` elements; dtypes as
+   * {@link binary}. Results equal compacting both operands and calling {@link binary}. Returns
+   * false, having written nothing, for layouts the backend has no kernel for (the caller then
+   * compacts).
+   */
+  binaryStrided?(op: BinaryOp, a: Strided, b: Strided, out: Dense, size: number): boolean;
+  /**
+   * Reduces the middle axis of a compact (outer, size, inner) array:
+   * out[o, i] = op over r of a[o, r, i], with the same per-element semantics (NaN rules, float64
+   * accumulation of sums, first index on ties) as {@link reduce} in the order r = 0, 1, ...;
+   * `out` is compact (outer, inner).
+   */
+  reduceAxis?(op: ReduceOp, a: Dense, out: Dense, outer: number, size: number, inner: number): void;
+  /**
+   * Training batch normalization of a compact (n, c, inner) float array over all but the channel
+   * axis, in the dtype's arithmetic as the composite computes it: with m = n * inner,
+   * mean = sum(x) / m, d = x - mean, var = sum(d * d) / m (biased; sums accumulate in float64 in
+   * the order n, then inner), rstd = rsqrt(var + eps), out = (d * rstd) * weight + bias (weight,
+   * bias of length c, may be null). `mean`, `var`, `rstd` get c values; `running` (may be null)
+   * also updates the running statistics into new arrays.
+   */
+  batchNorm?(
+    x: Dense, weight: Dense | null, bias: Dense | null, out: Dense, mean: Dense, variance: Dense, rstd: Dense,
+    spec: BatchNormSpec, running: BatchNormRunning | null,
+  ): void;
+  /**
+   * The vector-Jacobian product of {@link batchNorm} from its saved `mean` and `rstd`, with
+   * xhat = (x - mean) * rstd, gh = g * weight and per-channel means over the m = n * inner
+   * elements: gx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)); gw = sum of g * xhat;
+   * gb = sum of g. Outputs given as null are not computed. Used for plain backward passes.
+   */
+  batchNormBackward?(
+    g: Dense, x: Dense, weight: Dense | null, mean: Dense, rstd: Dense,
+    gx: Dense | null, gw: Dense | null, gb: Dense | null, spec: BatchNormSpec,
+  ): void;
+  /**
+   * Bernoulli draws from a Philox stream: element i takes the two words phase + 2i and
+   * phase + 2i + 1 of the stream starting at block `spec.counter`, makes the float64 uniform
+   * u = ((w1 >>> 5) * 2^26 + (w2 >>> 6)) / 2^53 and stores `value` where u < p, else 0. The
+   * numbers equal src/random.ts's on every backend.
+   */
+  philoxBernoulli?(out: Dense, size: number, spec: PhiloxSpec, p: number, value: number): void;
+  /**
    * One Adam/AdamW update of `size` elements, torch.optim's math with every operation in the
    * operands' dtype: g = grad (negated when maximize); AdamW: p *= 1 - lr * wd; Adam: g += wd * p;
    * m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g;
    * p += -(lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps).
    */
   adamStep?(ops: AdamStepOperands, size: number, spec: AdamStepSpec): void;
+  /**
+   * The window gather of 2-D convolution ({@link Im2colSpec}): writes every window of the compact
+   * image `img` into the compact columns `out`, zeros where a window covers padding. Any dtype
+   * (it copies elements).
+   */
+  im2col?(img: Dense, out: Dense, spec: Im2colSpec): void;
+  /**
+   * The adjoint of {@link im2col} (float32 / float64): out[p, r, c] is the sum of the column
+   * entries that im2col would have read from (r, c), added in ascending (i, j) order to an initial
+   * +0; entries that fall in the padding are dropped. `out` does not alias `cols`.
+   */
+  col2im?(cols: Dense, out: Dense, spec: Im2colSpec): void;
 }
 
 const registry = new Map<string, Backend>();

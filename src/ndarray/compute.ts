@@ -1,7 +1,10 @@
 /**
  * Array-level compute: the glue between NDArray views and backend kernels. Broadcasting, the
  * size-1 scalar fast path, moving reduced dims last and batching matmul happen here, so kernels
- * only ever see compact buffers. No autograd in this file.
+ * only ever see compact buffers, except the optional strided members (Backend.binaryStrided for
+ * broadcast operands, Backend.reduceAxis for reduced dims in the middle), which spare those
+ * copies where a backend has them. Compact copies made here are freed as soon as the kernel ran.
+ * No autograd in this file.
  */
 import { fmtShape, rangeError, typeError } from '../errors.js';
 import { COMPARISON_OPS, type BinaryOp, type ReduceOp, type UnaryOp } from './backend.js';
@@ -22,6 +25,7 @@ export function unaryNd(op: UnaryOp, a: NDArray): NDArray {
   const c = a.compact();
   const out = NDArray.empty(a.shape, outDtype, a.device);
   a.backend.unary(op, c, out, out.size);
+  release(c, a);
   return out;
 }
 
@@ -40,11 +44,24 @@ export function binaryNd(op: BinaryOp, a: NDArray, b: NDArray): NDArray {
   } else if (a.size === 1 && shapesEqual(b.shape, shape)) {
     be.binaryScalar(op, b.compact(), a.item(), out, n, true);
   } else {
-    const ac = shapesEqual(a.shape, shape) ? a.compact() : a.broadcastTo(shape).compact();
-    const bc = shapesEqual(b.shape, shape) ? b.compact() : b.broadcastTo(shape).compact();
+    const av = shapesEqual(a.shape, shape) ? a : a.broadcastTo(shape);
+    const bv = shapesEqual(b.shape, shape) ? b : b.broadcastTo(shape);
+    const aDense = av.isCompact();
+    const bDense = bv.isCompact();
+    // broadcast or strided operands: the backend's strided kernel reads them in place
+    if ((!aDense || !bDense) && be.binaryStrided?.(op, av, bv, out, n)) return out;
+    const ac = aDense ? av : av.compact();
+    const bc = bDense ? bv : bv.compact();
     be.binary(op, ac, bc, out, n);
+    release(ac, av);
+    release(bc, bv);
   }
   return out;
+}
+
+/** Frees `tmp`, a compact copy of `view` made here, at once (it never leaves this file). */
+function release(tmp: NDArray, view: NDArray): void {
+  if (tmp !== view) tmp.backend.free(tmp.storage);
 }
 
 /** where(cond, a, b) with broadcasting; a and b share a dtype, cond is bool. */
@@ -54,8 +71,12 @@ export function whereNd(cond: NDArray, a: NDArray, b: NDArray): NDArray {
   if (a.dtype !== b.dtype) throw typeError('where', `inputs of one dtype (${a.dtype})`, b.dtype);
   const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
   const out = NDArray.empty(shape, a.dtype, a.device);
-  const bc = (x: NDArray) => x.broadcastTo(shape).compact();
-  a.backend.where(bc(cond), bc(a), bc(b), out, out.size);
+  const views = [cond, a, b].map((x) => x.broadcastTo(shape));
+  const [cc, ac, bc] = views.map((v) => v.compact()) as [NDArray, NDArray, NDArray];
+  a.backend.where(cc, ac, bc, out, out.size);
+  release(cc, views[0]!);
+  release(ac, views[1]!);
+  release(bc, views[2]!);
   return out;
 }
 
@@ -77,9 +98,39 @@ export function reduceNd(op: ReduceOp, a: NDArray, axes: readonly number[] | nul
     a.backend.fill(out, out.size, op === 'prod' ? 1 : 0);
     return out;
   }
-  const moved = a.permute([...keep, ...red]).compact();
+  const perm = a.permute([...keep, ...red]);
+  if (!perm.isCompact() && a.backend.reduceAxis && a.isCompact()) {
+    // the reduced dims adjacent in a compact input: reduce the middle axis of (outer, size,
+    // inner) where it lies instead of moving it last (a transposed copy)
+    const inner = middleAxis(a.shape, red);
+    if (inner > 1) {
+      a.backend.reduceAxis(op, a, out, outer / inner, size, inner);
+      return out;
+    }
+  }
+  const moved = perm.compact();
   a.backend.reduce(op, moved, out, outer, size);
+  release(moved, perm);
   return out;
+}
+
+/**
+ * When the reduced axes `red` are one run of adjacent dims once size-1 dims are ignored, the
+ * number of elements after them (the `inner` of (outer, size, inner)); else 0.
+ */
+function middleAxis(shape: readonly number[], red: readonly number[]): number {
+  let phase = 0; // 0: before the reduced run, 1: in it, 2: after it
+  let inner = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i]!;
+    if (d === 1) continue;
+    const r = red.includes(i);
+    if (phase === 0 && r) phase = 1;
+    else if (phase === 1 && !r) phase = 2;
+    else if (phase === 2 && r) return 0;
+    if (phase === 2) inner *= d;
+  }
+  return phase === 0 ? 0 : inner;
 }
 
 /** Dtype conversion. */

@@ -11,7 +11,8 @@ import {
   add, cat, div, eq, indexSelect, matmul, mean, mul, reshape, rsqrt, slice, sub, sum, where,
 } from '../ops/primitives.js';
 import { mT } from '../ops/linalg.js';
-import { layerNormPrim } from '../ops/fused.js';
+import { linearFits, linearPrim } from '../ops/linear.js';
+import { batchNormPrim, layerNormPrim } from '../ops/fused.js';
 import { noGrad } from '../autograd/mode.js';
 
 export {
@@ -47,6 +48,7 @@ export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
     throw rangeError('linear', `a bias of shape [${weight.shape[0]}]`, fmtShape(bias.shape));
   }
+  if (linearFits(input, weight, bias)) return linearPrim(input, weight, bias);
   const y = matmul(input, mT(weight));
   return bias ? add(y, bias) : y;
 }
@@ -137,6 +139,18 @@ export function batchNorm(
     const n = input.size / C;
     if (training && n <= 1) {
       throw rangeError('batchNorm', 'more than 1 value per channel when training', `input of shape ${fmtShape(input.shape)}`);
+    }
+    const update = training && (runningMean !== null || runningVar !== null);
+    const same = (p: Tensor | null) => !p || (p.dtype === input.dtype && p.device === input.device);
+    if (input.size > 0 && same(weight) && same(bias) && (!update || (runningMean && runningVar && same(runningMean) && same(runningVar)))) {
+      // the primitive (a fused kernel where the backend has one); the same arithmetic as below
+      const running = update ? { mean: runningMean!.array, var: runningVar!.array, momentum, meanOut: null, varOut: null } : null;
+      const y = batchNormPrim(input, weight, bias, eps, running);
+      if (running) {
+        runningMean!.array = running.meanOut!;
+        runningVar!.array = running.varOut!;
+      }
+      return y;
     }
     mu = mean(input, axes, true);
     const d = sub(input, mu);

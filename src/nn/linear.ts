@@ -3,6 +3,7 @@ import { Module, Parameter } from './module.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { add, matmul } from '../ops/primitives.js';
 import { mT } from '../ops/linalg.js';
+import { linearFits, linearPrim } from '../ops/linear.js';
 import { fmtShape, rangeError } from '../errors.js';
 import { uniformTensor, type Generator } from '../random.js';
 import type { DType } from '../ndarray/dtype.js';
@@ -50,6 +51,7 @@ export class Linear extends Module {
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw rangeError('Linear', `input of shape (*, ${this.inFeatures})`, fmtShape(x.shape));
     }
+    if (linearFits(x, this.weight, this.bias)) return linearPrim(x, this.weight, this.bias);
     const y = matmul(x, mT(this.weight));
     return this.bias ? add(y, this.bias) : y;
   }

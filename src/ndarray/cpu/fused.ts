@@ -1,12 +1,16 @@
 /**
  * Reference implementations of the optional fused members of the Backend contract (softmax and
- * its backward, layerNorm and its backward, adamStep) in plain TypeScript over host typed arrays. They define what the fast
+ * its backward, layerNorm and its backward, batchNorm and its backward, adamStep, philoxBernoulli)
+ * in plain TypeScript over host typed arrays. They define what the fast
  * kernels of other backends compute, and run wherever a dtype or case has no fast kernel (the wasm
  * backend's float64, for instance). Row statistics accumulate in float64.
  */
-import type { AdamStepOperands, AdamStepSpec, Backend, Dense, Storage } from '../backend.js';
+import type {
+  AdamStepOperands, AdamStepSpec, Backend, BatchNormRunning, BatchNormSpec, Dense, PhiloxSpec, Storage,
+} from '../backend.js';
 import type { AnyTypedArray } from '../dtype.js';
 import { internal } from '../../errors.js';
+import { bernoulliInto } from './philox.js';
 
 function arr(s: Storage): AnyTypedArray {
   const data = (s as { data?: AnyTypedArray }).data;
@@ -144,6 +148,123 @@ function layerNormBackward(
 
 const identity = (v: number): number => v;
 
+/**
+ * Training batch normalization per channel of a compact (n, c, inner) array; see Backend.batchNorm.
+ * Every operation rounds to the dtype as the composite of primitives does (mean = sum / m in the
+ * dtype, d = x - mean, var = sum(d * d) / m, rstd = 1 / sqrt(var + eps), y = (d * rstd) * w + b);
+ * the sums accumulate in float64 in the order n, then inner.
+ */
+function batchNorm(
+  xd: Dense, wd: Dense | null, bd: Dense | null, od: Dense, md: Dense, vd: Dense, rd: Dense,
+  sp: BatchNormSpec, running: BatchNormRunning | null,
+): void {
+  const f = xd.storage.dtype === 'float32' ? Math.fround : identity;
+  const x = arr(xd.storage);
+  const o = arr(od.storage);
+  const w = wd ? arr(wd.storage) : null;
+  const b = bd ? arr(bd.storage) : null;
+  const { n, c, inner } = sp;
+  const fm = f(n * inner);
+  const eps = f(sp.eps);
+  const rs = running ? { m: arr(running.mean.storage), v: arr(running.var.storage), mo: arr(running.meanOut.storage), vo: arr(running.varOut.storage) } : null;
+  const keep = f(running?.keep ?? 0), mom = f(running?.momentum ?? 0), unbias = f(running?.unbias ?? 0);
+  const cs = c * inner;
+  for (let ch = 0; ch < c; ch++) {
+    const first = xd.offset + ch * inner;
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const p = first + i * cs;
+      for (let l = 0; l < inner; l++) s += x[p + l]!;
+    }
+    const mu = f(f(s) / fm);
+    let q = 0;
+    for (let i = 0; i < n; i++) {
+      const p = first + i * cs;
+      for (let l = 0; l < inner; l++) {
+        const d = f(x[p + l]! - mu);
+        q += f(d * d);
+      }
+    }
+    const v = f(f(q) / fm);
+    const r = f(1 / Math.sqrt(f(v + eps)));
+    const wc = w ? w[wd!.offset + ch]! : 1;
+    const bc = b ? b[bd!.offset + ch]! : 0;
+    const ofirst = od.offset + ch * inner;
+    for (let i = 0; i < n; i++) {
+      const p = first + i * cs;
+      const po = ofirst + i * cs;
+      for (let l = 0; l < inner; l++) {
+        let y = f(f(x[p + l]! - mu) * r);
+        if (w) y = f(y * wc);
+        if (b) y = f(y + bc);
+        o[po + l] = y;
+      }
+    }
+    arr(md.storage)[md.offset + ch] = mu;
+    arr(vd.storage)[vd.offset + ch] = v;
+    arr(rd.storage)[rd.offset + ch] = r;
+    if (rs) {
+      rs.mo[running!.meanOut.offset + ch] = f(f(rs.m[running!.mean.offset + ch]! * keep) + f(mu * mom));
+      rs.vo[running!.varOut.offset + ch] = f(f(rs.v[running!.var.offset + ch]! * keep) + f(f(v * unbias) * mom));
+    }
+  }
+}
+
+/**
+ * The vjp of batchNorm per channel (float64 arithmetic, rounded once on store); see
+ * Backend.batchNormBackward.
+ */
+function batchNormBackward(
+  gd: Dense, xd: Dense, wd: Dense | null, md: Dense, rd: Dense,
+  gxd: Dense | null, gwd: Dense | null, gbd: Dense | null, sp: BatchNormSpec,
+): void {
+  const g = arr(gd.storage);
+  const x = arr(xd.storage);
+  const w = wd ? arr(wd.storage) : null;
+  const mean = arr(md.storage);
+  const rstd = arr(rd.storage);
+  const gx = gxd ? arr(gxd.storage) : null;
+  const { n, c, inner } = sp;
+  const m = n * inner;
+  const cs = c * inner;
+  for (let ch = 0; ch < c; ch++) {
+    const mu = mean[md.offset + ch]!;
+    const rs = rstd[rd.offset + ch]!;
+    const wc = w ? w[wd!.offset + ch]! : 1;
+    let sg = 0;
+    let sgx = 0;
+    for (let i = 0; i < n; i++) {
+      const px = xd.offset + i * cs + ch * inner;
+      const pg = gd.offset + i * cs + ch * inner;
+      for (let l = 0; l < inner; l++) {
+        const gv = g[pg + l]!;
+        sg += gv;
+        sgx += gv * ((x[px + l]! - mu) * rs);
+      }
+    }
+    if (gwd) arr(gwd.storage)[gwd.offset + ch] = sgx;
+    if (gbd) arr(gbd.storage)[gbd.offset + ch] = sg;
+    if (!gx) continue;
+    // mean(gh) and mean(gh * xhat) with gh = g * w
+    const a = (sg * wc) / m;
+    const cc = (sgx * wc) / m;
+    for (let i = 0; i < n; i++) {
+      const px = xd.offset + i * cs + ch * inner;
+      const pg = gd.offset + i * cs + ch * inner;
+      const po = gxd!.offset + i * cs + ch * inner;
+      for (let l = 0; l < inner; l++) {
+        const xh = (x[px + l]! - mu) * rs;
+        gx[po + l] = rs * (g[pg + l]! * wc - a - xh * cc);
+      }
+    }
+  }
+}
+
+/** Bernoulli draws from the Philox stream; see Backend.philoxBernoulli. */
+function philoxBernoulli(out: Dense, size: number, sp: PhiloxSpec, p: number, value: number): void {
+  bernoulliInto(arr(out.storage), out.offset, size, sp.key0, sp.key1, sp.counter, sp.phase, p, value);
+}
+
 /** One Adam/AdamW step; see Backend.adamStep. Rounds every operation to float32 for float32 operands. */
 function adamStep(ops: AdamStepOperands, size: number, sp: AdamStepSpec): void {
   const f = ops.param.storage.dtype === 'float32' ? Math.fround : identity;
@@ -175,9 +296,13 @@ function adamStep(ops: AdamStepOperands, size: number, sp: AdamStepSpec): void {
 
 /** The fused members of the cpu backend. */
 export const cpuFused: Pick<Required<Backend>, FusedMember> = {
-  softmax, softmaxBackward, layerNorm, layerNormBackward, adamStep,
+  softmax, softmaxBackward, layerNorm, layerNormBackward, batchNorm, batchNormBackward, adamStep, philoxBernoulli,
 };
 
 /** The names of the optional fused Backend members. */
-export type FusedMember = 'softmax' | 'softmaxBackward' | 'layerNorm' | 'layerNormBackward' | 'adamStep';
-export const FUSED_MEMBERS: readonly FusedMember[] = ['softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'adamStep'];
+export type FusedMember =
+  | 'softmax' | 'softmaxBackward' | 'layerNorm' | 'layerNormBackward' | 'batchNorm' | 'batchNormBackward'
+  | 'adamStep' | 'philoxBernoulli';
+export const FUSED_MEMBERS: readonly FusedMember[] = [
+  'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'batchNorm', 'batchNormBackward', 'adamStep', 'philoxBernoulli',
+];

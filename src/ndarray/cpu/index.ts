@@ -11,6 +11,8 @@ import {
   addScalarF32, divScalarF32, mulScalarF32, rdivScalarF32, rsubScalarF32, subScalarF32, sumRowsF32,
 } from './fast_f32.js';
 import { cpuFused } from './fused.js';
+import { cpuStrided } from './strided.js';
+import { cpuWindows } from './conv.js';
 
 type ScalarLoopF32 = (a: Float32Array, ao: number, s: number, o: Float32Array, oo: number, n: number) => void;
 /** float32 fast paths of binaryScalar: [op(a, s), op(s, a)]. */
@@ -288,4 +290,6 @@ export const cpuBackend: Backend = {
     }
   },
   ...cpuFused,
+  ...cpuStrided,
+  ...cpuWindows,
 };

@@ -15,7 +15,7 @@
  * 2 ulp of V8's); float64 expm1/tanh port V8's fdlibm code, and float32 log1p/expm1/sin/cos/pow
  * round the float64 functions once (equal to the reference's on all inputs tested).
  */
-import type { Backend, BinaryOp, Dense, UnaryOp } from '../backend.js';
+import type { Backend, BinaryOp, Dense, Strided, UnaryOp } from '../backend.js';
 import type { DType } from '../dtype.js';
 import { cpuBackend } from '../cpu/index.js';
 import { BYTES } from './heap.js';
@@ -60,6 +60,52 @@ const UNARY_IDENTITY: { [K in DType]: ReadonlySet<UnaryOp> } = {
 };
 const POLY_F32: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['exp', 'log', 'tanh', 'sigmoid']);
 const SCALAR_MATH: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid']);
+
+/** Op codes of the strided kernels (assembly/elementwise_binary.ts); ops without one decline. */
+const STRIDED_OP: Partial<Record<BinaryOp, number>> = {
+  add: 0, sub: 1, mul: 2, div: 3, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
+};
+
+/**
+ * The layout of a strided binary op as the kernel takes it: the output's shape without size-1
+ * dims, adjacent dims merged where both operands allow, at most three dims (d0, d1, n) whose last
+ * one is contiguous in both operands (mode 0) or contiguous in one and broadcast in the other
+ * (mode 1: b broadcast, 2: a broadcast). Null for any other layout.
+ */
+export function planStrided(a: Strided, b: Strided): { dims: number[]; sa: number[]; sb: number[]; mode: number } | null {
+  const dims: number[] = [];
+  const sa: number[] = [];
+  const sb: number[] = [];
+  for (let i = 0; i < a.shape.length; i++) {
+    const d = a.shape[i]!;
+    if (d === 1) continue;
+    const k = dims.length - 1;
+    if (k >= 0 && sa[k] === a.strides[i]! * d && sb[k] === b.strides[i]! * d) {
+      // merge with the previous dim
+      dims[k] = dims[k]! * d;
+      sa[k] = a.strides[i]!;
+      sb[k] = b.strides[i]!;
+    } else {
+      dims.push(d);
+      sa.push(a.strides[i]!);
+      sb.push(b.strides[i]!);
+    }
+  }
+  if (dims.length === 0 || dims.length > 3) return null;
+  const last = dims.length - 1;
+  const ia = sa[last]!;
+  const ib = sb[last]!;
+  const mode = ia === 1 && ib === 1 ? 0 : ia === 1 && ib === 0 ? 1 : ia === 0 && ib === 1 ? 2 : -1;
+  if (mode < 0) return null;
+  while (dims.length < 3) {
+    dims.unshift(1);
+    sa.unshift(0);
+    sb.unshift(0);
+  }
+  // rows of a few elements each: one compact copy and the streaming kernel cost less
+  if (dims[2]! < 16 && dims[0]! * dims[1]! > 4096) return null;
+  return { dims, sa, sb, mode };
+}
 
 /** Elements per thread for unary `op` on `dt`. */
 function unaryGrain(op: UnaryOp, dt: DType): number {
@@ -159,6 +205,22 @@ export function elementwiseKernels(rt: WasmRuntime): Partial<Backend> {
       const k = kernel(`ew_${rev ? 'rscalar' : 'scalar'}_${SUFFIX[dt]}_${kop}`);
       if (k === null) return ref.binaryScalar(op, a, s, out, size, reversed);
       rt.run(k, [ptrOf(a), s, ptrOf(out), size], partsFor(rt, size, op === 'pow' ? SCALAR_GRAIN : STREAM_GRAIN));
+    },
+
+    binaryStrided(op, a, b, out, size) {
+      const dt = dtypeOf(a);
+      const code = STRIDED_OP[op];
+      if ((dt !== 'float32' && dt !== 'float64') || dtypeOf(b) !== dt || code === undefined) return false;
+      if (dtypeOf(out) !== (BOOL_OUT.has(op) ? 'bool' : dt)) return false;
+      if (size <= 0) return true;
+      const plan = planStrided(a, b);
+      if (plan === null) return false;
+      const { dims, sa, sb, mode } = plan;
+      const parts = Math.min(dims[0]! * dims[1]!, partsFor(rt, size, STREAM_GRAIN));
+      rt.run(`ew_strided_${SUFFIX[dt]}`, [
+        code, ptrOf(a), ptrOf(b), ptrOf(out), dims[0]!, dims[1]!, dims[2]!, sa[0]!, sa[1]!, sb[0]!, sb[1]!, mode,
+      ], parts);
+      return true;
     },
 
     where(cond, a, b, out, size) {

@@ -1,7 +1,8 @@
 /**
- * The wasm backend's fused kernels (assembly/fused.ts): softmax, layerNorm (forward and backward)
- * and adamStep on float32, split over threads by rows or ranges. Other dtypes run
- * the reference implementations (cpu/fused.ts) on the same memory.
+ * The wasm backend's fused kernels (assembly/fused.ts): softmax, layerNorm and batchNorm (forward
+ * and backward) and adamStep on float32, philoxBernoulli on float32 and float64, split over
+ * threads by rows, channels or ranges. Other dtypes run the reference implementations
+ * (cpu/fused.ts) on the same memory.
  */
 import type { Backend } from '../backend.js';
 import { cpuFused, type FusedMember } from '../cpu/fused.js';
@@ -9,6 +10,8 @@ import { partsFor, ptrOf, type WasmRuntime } from './runtime.js';
 
 /** Elements per thread below which splitting a row kernel costs more than it saves. */
 const ROW_GRAIN = 1 << 16;
+/** Elements per thread below which splitting the Philox draws does not pay (~10 ns each). */
+const PHILOX_GRAIN = 1 << 14;
 /** Elements per thread below which splitting the (memory-bound) Adam step does not pay. */
 const ADAM_GRAIN = 1 << 17;
 
@@ -41,6 +44,31 @@ export function fusedKernels(rt: WasmRuntime): Pick<Required<Backend>, FusedMemb
         const parts = Math.min(Math.ceil(size / 16), partsFor(rt, outer * size, ROW_GRAIN));
         rt.run('layernorm_bwd_wb_f32', [ptrOf(g), ptrOf(x), ptrOf(mean), ptrOf(rstd), gw ? ptrOf(gw) : 0, gb ? ptrOf(gb) : 0, outer, size], parts);
       }
+    },
+    batchNorm(x, w, b, out, mean, variance, rstd, sp, running) {
+      if (x.storage.dtype !== 'float32') return cpuFused.batchNorm(x, w, b, out, mean, variance, rstd, sp, running);
+      const r = running;
+      rt.run('batchnorm_f32', [
+        ptrOf(x), w ? ptrOf(w) : 0, b ? ptrOf(b) : 0, ptrOf(out), ptrOf(mean), ptrOf(variance), ptrOf(rstd),
+        sp.n, sp.c, sp.inner, sp.eps,
+        r ? ptrOf(r.mean) : 0, r ? ptrOf(r.var) : 0, r ? ptrOf(r.meanOut) : 0, r ? ptrOf(r.varOut) : 0,
+        r?.keep ?? 0, r?.momentum ?? 0, r?.unbias ?? 0,
+      ], Math.min(Math.ceil(sp.c / 4), partsFor(rt, sp.n * sp.c * sp.inner, ROW_GRAIN)));
+    },
+    batchNormBackward(g, x, w, mean, rstd, gx, gw, gb, sp) {
+      if (x.storage.dtype !== 'float32') return cpuFused.batchNormBackward(g, x, w, mean, rstd, gx, gw, gb, sp);
+      rt.run('batchnorm_bwd_f32', [
+        ptrOf(g), ptrOf(x), w ? ptrOf(w) : 0, ptrOf(mean), ptrOf(rstd), gx ? ptrOf(gx) : 0, gw ? ptrOf(gw) : 0, gb ? ptrOf(gb) : 0,
+        sp.n, sp.c, sp.inner,
+      ], Math.min(Math.ceil(sp.c / 4), partsFor(rt, sp.n * sp.c * sp.inner, ROW_GRAIN)));
+    },
+    philoxBernoulli(out, size, sp, p, value) {
+      const dt = out.storage.dtype;
+      if (dt !== 'float32' && dt !== 'float64') return cpuFused.philoxBernoulli(out, size, sp, p, value);
+      if (size <= 0) return;
+      rt.run(dt === 'float32' ? 'philox_bernoulli_f32' : 'philox_bernoulli_f64', [
+        ptrOf(out), size, p, value, sp.key0 >>> 0, sp.key1 >>> 0, sp.counter % 4294967296, Math.floor(sp.counter / 4294967296), sp.phase,
+      ], partsFor(rt, size, PHILOX_GRAIN));
     },
     adamStep(ops, size, sp) {
       if (ops.param.storage.dtype !== 'float32') return cpuFused.adamStep(ops, size, sp);

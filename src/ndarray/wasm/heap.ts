@@ -40,7 +40,13 @@ export function sizeClass(bytes: number): number {
   return mid >= bytes && mid % ALIGN === 0 ? mid : p;
 }
 
-type Held = readonly [ptr: number, cls: number];
+/**
+ * What the registry holds for a block: ptr / 64 + (cls / 64) * 2^26, one number (an array held
+ * value, or an unregister token, makes each registration several times dearer).
+ */
+type Held = number;
+const HELD_SHIFT = 2 ** 26;
+const heldOf = (ptr: number, cls: number): Held => ptr / ALIGN + (cls / ALIGN) * HELD_SHIFT;
 interface CleanupRegistry extends FinalizationRegistry<Held> {
   cleanupSome?: () => void;
 }
@@ -57,17 +63,20 @@ function view(dtype: DType, buffer: ArrayBufferLike, ptr: number, length: number
 /** Storage of the wasm backend: `length` elements at byte address `ptr` of the heap's memory. */
 export class WasmStorage implements Storage {
   readonly device = 'wasm';
-  private view: AnyTypedArray;
-  constructor(readonly dtype: DType, readonly length: number, readonly ptr: number, private readonly memory: WebAssembly.Memory) {
-    this.view = view(dtype, memory.buffer, ptr, length);
-  }
+  /** Made on first use: most storages are only ever read and written by kernels. */
+  private view: AnyTypedArray | null = null;
+  /** The size class of the block (a full heap may hand out a larger one than asked); 0 unknown. */
+  cls = 0;
+  /** Set when the block was freed explicitly ({@link WasmHeap.free}). */
+  freed = false;
+  constructor(readonly dtype: DType, readonly length: number, readonly ptr: number, private readonly memory: WebAssembly.Memory) {}
 
   /**
    * A typed-array view of the elements. On shared memory it stays valid when the memory grows
    * (shared buffers never detach); on a plain memory growing detaches it, and it is remade.
    */
   get data(): AnyTypedArray {
-    if (this.view.byteLength === 0 && this.length > 0) this.view = view(this.dtype, this.memory.buffer, this.ptr, this.length);
+    if (this.view === null || (this.view.byteLength === 0 && this.length > 0)) this.view = view(this.dtype, this.memory.buffer, this.ptr, this.length);
     return this.view;
   }
 }
@@ -94,8 +103,11 @@ export class WasmHeap {
   private readonly gc: (() => void) | undefined;
   private sinceGC = 0;
   private allocations = 0;
-  /** The class of each live storage's block (a full heap may hand out a larger one). */
-  private readonly classes = new WeakMap<WasmStorage, number>();
+  /**
+   * Blocks freed explicitly, by held value, whose storages' registry callbacks are still to come:
+   * that many callbacks for the value release nothing (each block is released once in all).
+   */
+  private readonly freedEarly = new Map<Held, number>();
   private readonly gcEveryBytes: number;
   /** Bytes the memory spans (kept here: reading memory.buffer makes a new buffer object). */
   private bytes: number;
@@ -110,7 +122,7 @@ export class WasmHeap {
     this.memory = new WebAssembly.Memory({ initial, maximum: this.maxPages, shared: opts.shared !== false });
     this.bytes = this.memory.buffer.byteLength;
     const FR = platform.FinalizationRegistry ?? (typeof FinalizationRegistry !== 'undefined' ? FinalizationRegistry : undefined);
-    this.registry = FR ? (new FR<Held>((held) => this.release(held[0], held[1])) as CleanupRegistry) : null;
+    this.registry = FR ? (new FR<Held>((held) => this.finalized(held)) as CleanupRegistry) : null;
     this.gc = platform.gc && this.registry?.cleanupSome ? platform.gc : undefined;
     this.gcEveryBytes = opts.gcEveryBytes ?? 256 * 2 ** 20;
   }
@@ -154,8 +166,11 @@ export class WasmHeap {
     if (this.top + cls > this.byteLength) {
       // first try to reuse what the dead storages hold, when enough was allocated since the
       // last collection for that to be likely (a collection per growth step would be a
-      // collection every few operations while the memory is still small)
-      if (this.gc && this.sinceGC > Math.max(32 * 2 ** 20, this.liveBytes / 2)) {
+      // collection every few operations while the memory is still small). A forced collection
+      // costs milliseconds (a full mark-compact plus the registry's callbacks), so the memory
+      // rather grows to hold half the garbage allowed between forced collections: a training
+      // loop of small tensors then collects every 128 MiB allocated, not every 32 MiB
+      if (this.gc && this.sinceGC > Math.max(this.gcEveryBytes / 2, this.liveBytes / 2)) {
         this.collect();
         const again = this.freeLists.get(cls)?.pop();
         if (again !== undefined) return [again, cls];
@@ -183,6 +198,17 @@ export class WasmHeap {
     return [ptr, cls];
   }
 
+  /** The registry's callback for a dead storage. */
+  private finalized(held: Held): void {
+    const early = this.freedEarly.get(held);
+    if (early !== undefined) {
+      if (early <= 1) this.freedEarly.delete(held);
+      else this.freedEarly.set(held, early - 1);
+      return;
+    }
+    this.release((held % HELD_SHIFT) * ALIGN, Math.floor(held / HELD_SHIFT) * ALIGN);
+  }
+
   /** Returns a block to its free list. */
   release(ptr: number, cls: number): void {
     this.liveBytes -= cls;
@@ -195,8 +221,8 @@ export class WasmHeap {
   allocate(dtype: DType, length: number): WasmStorage {
     const [ptr, cls] = this.allocBytes(Math.max(1, length * BYTES[dtype]));
     const s = new WasmStorage(dtype, length, ptr, this.memory);
-    this.registry?.register(s, [ptr, cls], s);
-    this.classes.set(s, cls);
+    this.registry?.register(s, heldOf(ptr, cls));
+    s.cls = cls;
     // Without forced collections (browsers) the engine cannot see WebAssembly memory, so nothing
     // prompts it to collect dead tensors: a "ballast" ArrayBuffer of the block's size, owned by
     // the storage, counts as external memory in the engine's heuristics (its pages are never
@@ -205,9 +231,17 @@ export class WasmHeap {
     return s;
   }
 
-  /** Frees `s` now (it must not be used afterwards). */
+  /** Frees `s` now (it must not be used afterwards); a second free does nothing. */
   free(s: WasmStorage): void {
-    if (this.registry?.unregister(s)) this.release(s.ptr, this.classes.get(s) ?? sizeClass(Math.max(1, s.length * BYTES[s.dtype])));
+    if (s.freed || s.cls === 0) return; // (cls 0: not from this heap)
+    s.freed = true;
+    this.release(s.ptr, s.cls);
+    // what is freed explicitly is not garbage a collection has to find
+    this.sinceGC = Math.max(0, this.sinceGC - s.cls);
+    if (this.registry) {
+      const held = heldOf(s.ptr, s.cls);
+      this.freedEarly.set(held, (this.freedEarly.get(held) ?? 0) + 1);
+    }
   }
 
   /** Scratch memory for kernels (packing buffers): a block that is never garbage collected. */

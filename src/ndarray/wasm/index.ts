@@ -14,6 +14,7 @@ import { copyKernels } from './copy.js';
 import { reduceKernels } from './reduce.js';
 import { matmulKernels } from './matmul.js';
 import { fusedKernels } from './fused.js';
+import { windowKernels } from './conv.js';
 
 export { WasmRuntime, type WasmPlatform, type Blas } from './runtime.js';
 export { WasmStorage } from './heap.js';
@@ -28,6 +29,7 @@ export function createWasmBackend(platform: WasmPlatform = {}): { backend: Backe
     ...reduceKernels(rt),
     ...matmulKernels(rt),
     ...fusedKernels(rt),
+    ...windowKernels(rt),
     name: 'wasm',
     allocate: (dtype, length) => rt.heap.allocate(dtype, length),
     free: (s) => {

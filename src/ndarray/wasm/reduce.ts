@@ -14,6 +14,7 @@
  */
 import type { Backend, Dense, ReduceOp } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
+import { cpuStrided } from '../cpu/strided.js';
 import type { WasmStorage } from './heap.js';
 import { partsFor, ptrOf, type WasmRuntime } from './runtime.js';
 
@@ -34,6 +35,16 @@ export function reduceKernels(rt: WasmRuntime): Partial<Backend> {
   }
 
   return {
+    reduceAxis(op: ReduceOp, a: Dense, out: Dense, outer: number, size: number, inner: number) {
+      const dt = a.storage.dtype;
+      if ((dt !== 'float32' && dt !== 'float64') || out.storage.dtype !== dt || op === 'argmax' || op === 'argmin' || size < 1) {
+        cpuStrided.reduceAxis(op, a, out, outer, size, inner);
+        return;
+      }
+      const parts = Math.min(partsFor(rt, outer * size * inner, REDUCE_GRAIN), outer * Math.ceil(inner / 8));
+      rt.run(dt === 'float32' ? 'reduce_axis_f32' : 'reduce_axis_f64', [OP_CODE[op], ptrOf(a), ptrOf(out), outer, size, inner], parts);
+    },
+
     reduce(op: ReduceOp, a: Dense, out: Dense, outer: number, size: number) {
       const dt = a.storage.dtype;
       const isArg = op === 'argmax' || op === 'argmin';
