@@ -27,6 +27,11 @@ export const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, 
 
 const PAGE = 65536;
 const ALIGN = 64;
+/** What growing into fresh memory costs per byte first written (page faults): 0.36 ms per MiB. */
+const FAULT_MS_PER_BYTE = 0.36 / 2 ** 20;
+/** The garbage allowed before the first collection at a growth step (see bump). */
+const MIN_GROWTH_GC = 8 * 2 ** 20;
+
 /** Blocks from this size get a ballast ArrayBuffer where collections cannot be forced. */
 const BALLAST_MIN = 64 * 1024;
 /** The first MiB holds the kernels' static data; the heap starts above it. */
@@ -115,6 +120,10 @@ export class WasmHeap {
   liveBytes = 0;
   /** Forced collections so far. */
   collections = 0;
+  /** What a forced collection has been costing (milliseconds, a moving average; a guess before the first). */
+  private gcMs = 4;
+  /** Garbage allowed before a collection at a growth step; doubles with each such collection. */
+  private growthGcBytes = MIN_GROWTH_GC;
 
   constructor(platform: HeapPlatform = {}, opts: HeapOptions = {}) {
     this.maxPages = opts.maxPages ?? 65536;
@@ -140,8 +149,11 @@ export class WasmHeap {
   /** Runs a collection and frees the blocks of dead storages now (where supported). */
   collect(): void {
     if (!this.gc) return;
+    const t0 = performance.now();
     this.gc();
     this.registry!.cleanupSome!();
+    const ms = performance.now() - t0;
+    this.gcMs = this.collections === 0 ? ms : 0.75 * this.gcMs + 0.25 * ms;
     this.sinceGC = 0;
     this.collections++;
   }
@@ -165,12 +177,17 @@ export class WasmHeap {
   private bump(cls: number): [number, number] {
     if (this.top + cls > this.byteLength) {
       // first try to reuse what the dead storages hold, when enough was allocated since the
-      // last collection for that to be likely (a collection per growth step would be a
-      // collection every few operations while the memory is still small). A forced collection
-      // costs milliseconds (a full mark-compact plus the registry's callbacks), so the memory
-      // rather grows to hold half the garbage allowed between forced collections: a training
-      // loop of small tensors then collects every 128 MiB allocated, not every 32 MiB
-      if (this.gc && this.sinceGC > Math.max(this.gcEveryBytes / 2, this.liveBytes / 2)) {
+      // last collection for that to pay. Growing is not free either: the first write to each
+      // new page faults (~1.4 us per 4 KiB measured on one thread, several times that when
+      // threads fault together), while reused blocks are warm; a forced collection costs a few
+      // ms in a small process, tens of ms with a large JavaScript heap (measured as it runs).
+      // So the first collections come early (once the garbage likely there would cost more to
+      // replace with fresh pages than a collection costs), and each one at a growth step doubles
+      // the garbage allowed before the next, up to half of gcEveryBytes: a short run stays small
+      // and warm, a long training loop ends up collecting every 128 MiB allocated. Never before
+      // half the live bytes were allocated again (else a collection every few operations)
+      if (this.gc && this.sinceGC > Math.max(this.growthGcBytes, this.gcMs / FAULT_MS_PER_BYTE, this.liveBytes / 2)) {
+        this.growthGcBytes = Math.min(2 * this.growthGcBytes, this.gcEveryBytes / 2);
         this.collect();
         const again = this.freeLists.get(cls)?.pop();
         if (again !== undefined) return [again, cls];
