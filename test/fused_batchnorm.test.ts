@@ -27,6 +27,11 @@ const PLAIN = `${DEVICE}-unfused-bn`;
 }
 const be = nd.getBackend(DEVICE);
 const F = nd.nn.functional;
+/** The members are optional: a backend without them (cuda) runs the composites, tested below. */
+const NO_BN = be.batchNorm ? false : `${DEVICE} has no batchNorm member (the composite runs)`;
+const NO_PHILOX = be.philoxBernoulli ? false : `${DEVICE} has no philoxBernoulli member (masks come from the host stream)`;
+/** Whether `linear` and matmul + add run the same float32 GEMM kernels here (bitwise equal). */
+const HOST_GEMM = DEVICE === 'cpu' || DEVICE === 'wasm';
 
 function rnd(shape: number[], opts: { seed?: number; dtype?: nd.DType; device?: string; scale?: number; offset?: number } = {}): nd.Tensor {
   let s = opts.seed ?? 7;
@@ -65,7 +70,7 @@ describe(`batchNorm kernels on ${DEVICE} against the reference`, () => {
   ];
   for (const [n, c, inner] of SHAPES) {
     for (const affine of [true, false]) {
-      test(`(${n}, ${c}, ${inner}), ${affine ? 'affine, running statistics' : 'plain'}`, () => {
+      test(`(${n}, ${c}, ${inner}), ${affine ? 'affine, running statistics' : 'plain'}`, { skip: NO_BN }, () => {
         const x = rnd([n, c, inner], { seed: n * 7 + c, scale: 2, offset: 50 }).array; // an offset mean
         const w = affine ? rnd([c], { seed: 3 }).array : null;
         const b = affine ? rnd([c], { seed: 4 }).array : null;
@@ -96,7 +101,7 @@ describe(`batchNorm kernels on ${DEVICE} against the reference`, () => {
     }
   }
 
-  test('null outputs of the backward are skipped', () => {
+  test('null outputs of the backward are skipped', { skip: NO_BN }, () => {
     const x = rnd([6, 5], { seed: 1 }).array;
     const g = rnd([6, 5], { seed: 2 }).array;
     const e = (shape: number[]) => NDArray.empty(shape, 'float32', DEVICE);
@@ -210,7 +215,9 @@ describe(`linear op on ${DEVICE} against matmul + add`, () => {
         const y2 = b2 ? nd.add(r, b2) : r;
         y2.backward(g);
         assert.deepEqual(y.shape, y2.shape);
-        sameBits(y.array, y2.array, 'forward');
+        // (cuBLAS picks different kernels for a 2-D and a batched product: rounding differs)
+        if (HOST_GEMM) sameBits(y.array, y2.array, 'forward');
+        else assertClose(y, y2, { atol: 1e-6, rtol: 1e-6, msg: 'forward' });
         const tol = { atol: 1e-4, rtol: 1e-4 };
         assertClose(x.grad, x2.grad, { ...tol, msg: 'dx' });
         assertClose(w.grad, w2.grad, { ...tol, msg: 'dW' });
@@ -286,7 +293,7 @@ describe('Bernoulli masks from the Philox stream', () => {
     });
   }
 
-  test('a stream position past 2^32 blocks (the counter carries into its high word)', () => {
+  test('a stream position past 2^32 blocks (the counter carries into its high word)', { skip: NO_PHILOX }, () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const spec = { key0: 5, key1: 7, counter: 2 ** 32 - 1, phase: 3 };
       const n = 9;
