@@ -87,8 +87,6 @@ export class CachingAllocator {
   private readonly gcEveryBytes: number;
   private sinceGC = 0;
   private allocations = 0;
-  /** Bytes allocated since the last collection before a cache miss collects (see allocate). */
-  private missGcBytes = 64 * 2 ** 20;
   private readonly s: CudaMemoryStats = {
     allocatedBytes: 0, peakAllocatedBytes: 0, cachedBytes: 0, reservedBytes: 0,
     deviceAllocs: 0, deviceFrees: 0, cacheHits: 0, collections: 0, liveBlocks: 0,
@@ -122,15 +120,6 @@ export class CachingAllocator {
     if (this.gc && this.sinceGC > Math.max(this.gcEveryBytes, this.s.allocatedBytes)) this.collect();
     else if ((++this.allocations & 255) === 0) this.registry?.cleanupSome?.();
     let ptr = this.take(cls);
-    if (ptr === null && this.gc && this.sinceGC > Math.max(this.missGcBytes, this.s.allocatedBytes / 2)) {
-      // a cache miss costs a cuMemAlloc (tens of microseconds, and the step's kernels wait on
-      // it); once enough was allocated since the last collection, the dead storages likely hold
-      // a block of this class: collect first. The allowance doubles with each such collection
-      // (up to half of gcEveryBytes), so a short run reuses early and a long one collects rarely
-      this.missGcBytes = Math.min(2 * this.missGcBytes, this.gcEveryBytes / 2);
-      this.collect();
-      ptr = this.take(cls);
-    }
     if (ptr === null) {
       ptr = this.mem.alloc(cls);
       if (ptr === null) {
