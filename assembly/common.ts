@@ -33,3 +33,32 @@
 export function relaxedSimd(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 }
+
+/** Contiguous run of `bytes` bytes (any alignment); memory.copy for long runs. */
+// @ts-ignore: decorator
+@inline export function copyBytes(d: usize, s: usize, bytes: i32): void {
+  if (bytes >= 512) {
+    memory.copy(d, s, <usize>bytes);
+    return;
+  }
+  let b = 0;
+  for (; b + 32 <= bytes; b += 32) {
+    const v0 = v128.load(s + <usize>b);
+    const v1 = v128.load(s + <usize>b, 16);
+    v128.store(d + <usize>b, v0);
+    v128.store(d + <usize>b, v1, 16);
+  }
+  if (b + 16 <= bytes) {
+    v128.store(d + <usize>b, v128.load(s + <usize>b));
+    b += 16;
+  }
+  if (b + 8 <= bytes) {
+    store<u64>(d + <usize>b, load<u64>(s + <usize>b));
+    b += 8;
+  }
+  if (b + 4 <= bytes) {
+    store<u32>(d + <usize>b, load<u32>(s + <usize>b));
+    b += 4;
+  }
+  for (; b < bytes; b++) store<u8>(d + <usize>b, load<u8>(s + <usize>b));
+}

@@ -11,7 +11,7 @@
 // planes, each plane of the output is zeroed and then receives the kernel offsets (i, j) in
 // ascending order, so every element is 0 + c_0 + c_1 + ... in the order of the reference
 // (src/ndarray/cpu/conv.ts) and the results are bitwise equal.
-import { partStart } from './common';
+import { copyBytes, partStart } from './common';
 
 /** The first window position x >= 0 with x * s + off >= 0, at most n. */
 // @ts-ignore: decorator
@@ -37,27 +37,6 @@ import { partStart } from './common';
   let b = 0;
   for (; b + 16 <= bytes; b += 16) v128.store(d + <usize>b, z);
   for (; b < bytes; b += 4) store<u32>(d + <usize>b, 0);
-}
-
-/** A contiguous run of `bytes` bytes (a multiple of 4; short runs: no memory.copy call). */
-// @ts-ignore: decorator
-@inline function copyRun(d: usize, s: usize, bytes: i32): void {
-  if (bytes >= 1024) {
-    memory.copy(d, s, <usize>bytes);
-    return;
-  }
-  let b = 0;
-  for (; b + 32 <= bytes; b += 32) {
-    const v0 = v128.load(s + <usize>b);
-    const v1 = v128.load(s + <usize>b, 16);
-    v128.store(d + <usize>b, v0);
-    v128.store(d + <usize>b, v1, 16);
-  }
-  if (b + 16 <= bytes) {
-    v128.store(d + <usize>b, v128.load(s + <usize>b));
-    b += 16;
-  }
-  for (; b < bytes; b += 4) store<u32>(d + <usize>b, load<u32>(s + <usize>b));
 }
 
 // @ts-ignore: decorator
@@ -96,7 +75,7 @@ import { partStart } from './common';
       const s = src + (<usize>iy * <usize>w + <usize>(xlo * sw + offX)) * <usize>es;
       const d = row + <usize>(xlo * es);
       if (sw == 1) {
-        copyRun(d, s, run * es);
+        copyBytes(d, s, run * es);
       } else {
         const step = <usize>(sw * es);
         for (let x = 0; x < run; x++) store<T>(d + <usize>(x * es), load<T>(s + <usize>x * step));

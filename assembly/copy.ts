@@ -9,7 +9,7 @@
 //   meta[8..16)  source strides in BYTES (0: broadcast; negative: flip)
 //   meta[16..24) destination strides in BYTES
 // Byte pointers are usize (u32): adding a negative stride wraps, as two's complement wants.
-import { partStart } from './common';
+import { copyBytes, partStart } from './common';
 
 const SHAPE: usize = 0;
 const SSTR: usize = 32;
@@ -18,35 +18,6 @@ const DSTR: usize = 64;
 // @ts-ignore: decorator
 @inline function dimAt(meta: usize, base: usize, d: i32): i32 {
   return load<i32>(meta + base + (<usize>d << 2));
-}
-
-/** Contiguous run of `bytes` bytes (any alignment); memory.copy for long runs. */
-// @ts-ignore: decorator
-@inline function copyBytes(d: usize, s: usize, bytes: i32): void {
-  if (bytes >= 512) {
-    memory.copy(d, s, <usize>bytes);
-    return;
-  }
-  let b = 0;
-  for (; b + 32 <= bytes; b += 32) {
-    const v0 = v128.load(s + <usize>b);
-    const v1 = v128.load(s + <usize>b, 16);
-    v128.store(d + <usize>b, v0);
-    v128.store(d + <usize>b, v1, 16);
-  }
-  if (b + 16 <= bytes) {
-    v128.store(d + <usize>b, v128.load(s + <usize>b));
-    b += 16;
-  }
-  if (b + 8 <= bytes) {
-    store<u64>(d + <usize>b, load<u64>(s + <usize>b));
-    b += 8;
-  }
-  if (b + 4 <= bytes) {
-    store<u32>(d + <usize>b, load<u32>(s + <usize>b));
-    b += 4;
-  }
-  for (; b < bytes; b++) store<u8>(d + <usize>b, load<u8>(s + <usize>b));
 }
 
 /** One row of `len` elements of type T: source stride `ss`, destination stride `ds` (bytes). */

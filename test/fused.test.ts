@@ -14,7 +14,7 @@ import * as nd from '../src/index.js';
 import { NDArray } from '../src/ndarray/ndarray.js';
 import type { Backend } from '../src/ndarray/backend.js';
 import { cpuFused, FUSED_MEMBERS } from '../src/ndarray/cpu/fused.js';
-import { assertClose, flat } from './helpers.js';
+import { assertClose, checkDerivatives, flat } from './helpers.js';
 
 const DEVICE = nd.getDefaultDevice();
 /** The default device's backend without its fused members: the op layer takes its fallbacks. */
@@ -246,29 +246,7 @@ describe(`softmax, logSoftmax and layerNorm ops on ${DEVICE}: fused and composit
 
 // ---------------------------------------------------------------- higher order and forward mode
 
-/** float64 checks of the first and second derivative (through createGraph) and of jvp. */
-function derivatives(f: (...xs: nd.Tensor[]) => nd.Tensor, inputs: nd.Tensor[]): void {
-  const opts = { eps: 1e-6, atol: 1e-6, rtol: 1e-4 };
-  nd.autograd.gradcheck(f, inputs, opts);
-  const out = f(...inputs.map((x) => x.detach()));
-  const v = rnd([...out.shape], { seed: 31, dtype: 'float64', device: inputs[0]!.device });
-  const ws = inputs.map((x, i) => rnd([...x.shape], { seed: 40 + i, dtype: 'float64', device: x.device }));
-  const h = (...xs: nd.Tensor[]) => {
-    const gs = nd.autograd.grad(f(...xs), xs, { gradOutputs: v, createGraph: true, allowUnused: true });
-    return gs.map((g, i) => nd.sum(nd.mul(g, ws[i]!))).reduce((a, b) => nd.add(a, b));
-  };
-  nd.autograd.gradcheck(h, inputs, { ...opts, atol: 1e-5, rtol: 1e-3 });
-  const ts = inputs.map((x, i) => rnd([...x.shape], { seed: 50 + i, dtype: 'float64', device: x.device }));
-  const [, jt] = nd.autograd.jvp(f, inputs.map((x) => x.detach()), ts);
-  const eps = 1e-6;
-  const shifted = (s: number) => f(...inputs.map((x, i) => nd.add(x.detach(), nd.mul(ts[i]!, s * eps))));
-  assertClose(jt, nd.div(nd.sub(shifted(1), shifted(-1)), 2 * eps), { atol: 1e-6, rtol: 1e-4, msg: 'jvp' });
-  // forward over reverse: the jvp of a gradient equals its finite difference
-  const gradF = (...xs: nd.Tensor[]) => nd.autograd.grad(f(...xs), xs[0]!, { gradOutputs: v, createGraph: true })[0]!;
-  const [, jg] = nd.autograd.jvp((...xs) => gradF(...xs.map((x) => x.requiresGrad_(true))), inputs.map((x) => x.detach()), ts);
-  const gShift = (s: number) => gradF(...inputs.map((x, i) => nd.add(x.detach(), nd.mul(ts[i]!, s * eps)).requiresGrad_(true)));
-  assertClose(jg, nd.div(nd.sub(gShift(1), gShift(-1)), 2 * eps), { atol: 1e-5, rtol: 1e-3, msg: 'jvp of the gradient' });
-}
+const derivatives = (f: (...xs: nd.Tensor[]) => nd.Tensor, inputs: nd.Tensor[]): void => checkDerivatives(f, inputs, rnd, true);
 
 describe(`second derivatives and forward mode (float64)`, () => {
   for (const device of [DEVICE, PLAIN]) {

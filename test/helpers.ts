@@ -63,3 +63,37 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A deterministic random tensor maker, as each test file defines it. */
+export type RandomTensor = (shape: number[], opts: { seed: number; dtype: nd.DType; device: string }) => nd.Tensor;
+
+/**
+ * float64 checks of `f`'s first and second derivative (through createGraph) and of its jvp, by
+ * central differences; with `forwardOverReverse`, also the jvp of the gradient. Directions and
+ * cotangents come from `rnd`.
+ */
+export function checkDerivatives(
+  f: (...xs: nd.Tensor[]) => nd.Tensor, inputs: nd.Tensor[], rnd: RandomTensor, forwardOverReverse = false,
+): void {
+  const opts = { eps: 1e-6, atol: 1e-6, rtol: 1e-4 };
+  nd.autograd.gradcheck(f, inputs, opts);
+  const out = f(...inputs.map((x) => x.detach()));
+  const v = rnd([...out.shape], { seed: 31, dtype: 'float64', device: inputs[0]!.device });
+  const ws = inputs.map((x, i) => rnd([...x.shape], { seed: 40 + i, dtype: 'float64', device: x.device }));
+  const h = (...xs: nd.Tensor[]) => {
+    const gs = nd.autograd.grad(f(...xs), xs, { gradOutputs: v, createGraph: true, allowUnused: true });
+    return gs.map((g, i) => nd.sum(nd.mul(g, ws[i]!))).reduce((a, b) => nd.add(a, b));
+  };
+  nd.autograd.gradcheck(h, inputs, { ...opts, atol: 1e-5, rtol: 1e-3 });
+  const ts = inputs.map((x, i) => rnd([...x.shape], { seed: 50 + i, dtype: 'float64', device: x.device }));
+  const [, jt] = nd.autograd.jvp(f, inputs.map((x) => x.detach()), ts);
+  const eps = 1e-6;
+  const shifted = (s: number) => f(...inputs.map((x, i) => nd.add(x.detach(), nd.mul(ts[i]!, s * eps))));
+  assertClose(jt, nd.div(nd.sub(shifted(1), shifted(-1)), 2 * eps), { atol: 1e-6, rtol: 1e-4, msg: 'jvp' });
+  if (!forwardOverReverse) return;
+  // forward over reverse: the jvp of a gradient equals its finite difference
+  const gradF = (...xs: nd.Tensor[]) => nd.autograd.grad(f(...xs), xs[0]!, { gradOutputs: v, createGraph: true })[0]!;
+  const [, jg] = nd.autograd.jvp((...xs) => gradF(...xs.map((x) => x.requiresGrad_(true))), inputs.map((x) => x.detach()), ts);
+  const gShift = (s: number) => gradF(...inputs.map((x, i) => nd.add(x.detach(), nd.mul(ts[i]!, s * eps)).requiresGrad_(true)));
+  assertClose(jg, nd.div(nd.sub(gShift(1), gShift(-1)), 2 * eps), { atol: 1e-5, rtol: 1e-3, msg: 'jvp of the gradient' });
+}
