@@ -48,6 +48,11 @@ export function typeError(op: string, expected: string, actual: string): TypeErr
 }
 
 /** An `internal:` error: a bug in needle-ts itself. */
+/** Use of a tensor whose memory was freed ({@link Tensor.dispose}, nd.cuda.dispose, or a view of one). */
+export function disposedError(device: string, length: number, dtype: string): DeviceError {
+  return new DeviceError(`${device}: expected a live tensor, got one whose memory was freed by dispose() (${length} x ${dtype})`);
+}
+
 export function internal(msg: string): Error {
   return new Error(`internal: ${msg}`);
 }

@@ -72,6 +72,30 @@ export class Tensor {
     return this.node === null;
   }
 
+  /**
+   * Frees this tensor's memory now instead of at garbage collection: a `cuda` tensor's device
+   * memory, a `wasm` tensor's heap block (reused by the next allocation of its size). Tensors
+   * sharing the storage (views, `detach()`, reshapes) lose it too, and any later use of any of them
+   * throws a DeviceError ("expected a live tensor, got one whose memory was freed by dispose()").
+   * A second call does nothing. The gradient is a tensor of its own: dispose `t.grad` separately.
+   *
+   * @example
+   * const x = nd.randn([4096, 4096]).to('cuda');
+   * const s = x.matmul(x).sum();
+   * x.dispose();              // the 64 MiB are back now
+   * {
+   *   using t = nd.ones([1024]); // TypeScript 5.2+ `using`: disposed at the end of the block
+   * }
+   */
+  dispose(): void {
+    this.array.backend.free(this.array.storage);
+  }
+
+  /** `using` support (explicit resource management): {@link dispose}. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   /** Sets requiresGrad on a leaf (floating dtypes only, as in PyTorch). */
   requiresGrad_(on = true): this {
     if (on && !isFloating(this.dtype)) {

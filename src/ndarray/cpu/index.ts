@@ -4,7 +4,7 @@
  */
 import { allocTyped, type AnyTypedArray, type DType } from '../dtype.js';
 import type { AxisSpec, Backend, BinaryOp, Dense, MatmulSpec, ReduceOp, Storage, Strided } from '../backend.js';
-import { internal } from '../../errors.js';
+import { disposedError, internal } from '../../errors.js';
 import { BINARY, UNARY } from './elementwise.js';
 import { gemm } from './matmul.js';
 import {
@@ -34,9 +34,20 @@ export interface HostStorage extends Storage {
 /** CPU storage: a typed array. */
 export class CpuStorage implements HostStorage {
   readonly device = 'cpu';
-  constructor(readonly dtype: DType, readonly data: AnyTypedArray) {}
-  get length(): number {
-    return this.data.length;
+  readonly length: number;
+  private buf: AnyTypedArray | null;
+  constructor(readonly dtype: DType, data: AnyTypedArray) {
+    this.buf = data;
+    this.length = data.length;
+  }
+  /** The elements; throws once the storage was freed (Backend.free). */
+  get data(): AnyTypedArray {
+    if (this.buf === null) throw disposedError('cpu', this.length, this.dtype);
+    return this.buf;
+  }
+  /** Drops the elements (a later use throws). */
+  release(): void {
+    this.buf = null;
   }
 }
 
@@ -156,8 +167,9 @@ export const cpuBackend: Backend = {
   allocate(dtype, length) {
     return new CpuStorage(dtype, allocTyped(dtype, length));
   },
-  free() {
-    // garbage collected
+  free(s) {
+    // the memory is the garbage collector's; what freeing adds is that a later use throws
+    if (s instanceof CpuStorage) s.release();
   },
   readSync(s, offset, length) {
     return arr(s).slice(offset, offset + length);

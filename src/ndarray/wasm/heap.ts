@@ -10,7 +10,7 @@
  * and frees dead blocks synchronously, so a synchronous training loop stays within a flat
  * footprint; elsewhere (browsers) blocks come back when the engine runs the registry's callbacks.
  */
-import { DeviceError } from '../../errors.js';
+import { DeviceError, disposedError } from '../../errors.js';
 import { type AnyTypedArray, type DType } from '../dtype.js';
 import type { Storage } from '../backend.js';
 
@@ -81,6 +81,7 @@ export class WasmStorage implements Storage {
    * (shared buffers never detach); on a plain memory growing detaches it, and it is remade.
    */
   get data(): AnyTypedArray {
+    if (this.freed) throw disposedError('wasm', this.length, this.dtype);
     if (this.view === null || (this.view.byteLength === 0 && this.length > 0)) this.view = view(this.dtype, this.memory.buffer, this.ptr, this.length);
     return this.view;
   }

@@ -8,7 +8,7 @@ import { PLAIN_WASM, RELAXED_WASM } from './generated/kernels.js';
 import { BYTES, WasmHeap, WasmStorage, type HeapOptions, type HeapPlatform } from './heap.js';
 import { CONTROL_BYTES, ThreadPool, type SpawnWorker } from './threads.js';
 import type { Dense } from '../backend.js';
-import { internal } from '../../errors.js';
+import { disposedError, internal } from '../../errors.js';
 
 /** A BLAS reached through FFI (Node): sgemm/dgemm on host typed arrays (views of the heap). */
 export interface Blas {
@@ -156,6 +156,7 @@ export class WasmRuntime {
 export function ptrOf(d: Dense): number {
   const s = d.storage as WasmStorage;
   if (!(s instanceof WasmStorage)) throw internal(`wasm kernels got storage of device ${d.storage.device}`);
+  if (s.freed) throw disposedError('wasm', s.length, s.dtype);
   return s.ptr + d.offset * BYTES[s.dtype];
 }
 
