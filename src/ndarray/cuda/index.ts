@@ -13,7 +13,7 @@ import type {
 } from '../backend.js';
 import { allocTyped, toTyped, type AnyTypedArray, type DType } from '../dtype.js';
 import { cpuBackend, CpuStorage } from '../cpu/index.js';
-import { DeviceError, internal } from '../../errors.js';
+import { DeviceError, internal, disposedError } from '../../errors.js';
 import type { Block } from './allocator.js';
 import { BLOCK, ITEMSIZE, MAX_DIMS, reduceAccDtype, vecWidth, type KernelSpec, type MathT } from './kernels.js';
 import type { CudaRuntime } from './runtime.js';
@@ -46,7 +46,7 @@ export class CudaStorage implements Storage {
   /** The device address of element 0 (uploading pending host contents first). */
   get ptr(): number {
     if (this.disposed) {
-      throw new DeviceError(`cuda: expected a live tensor, got one whose memory was freed by nd.cuda.dispose (${this.length} x ${this.dtype})`);
+      throw disposedError('cuda', this.length, this.dtype);
     }
     if (this.pending) {
       const p = this.pending;
