@@ -110,6 +110,26 @@ const isRes = (o: Out | undefined): o is Res => o !== undefined && typeof (o as 
 const log = (s: string) => process.stderr.write(s + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * One worker's result log: `done` records a result (or skip) and prints the cumulative JSON,
+ * `attempt` records what `f` returns or why it threw.
+ */
+function recorder(config: string, info: Record<string, unknown>, results: Record<string, Out>) {
+  const done = (key: string, r: Out) => {
+    results[key] = r;
+    log(`  [${config}] ${key}: ${isRes(r) ? fmtRes(key, r) : r.skip}`);
+    emit({ config, info, results });
+  };
+  const attempt = (key: string, f: () => Out) => {
+    try {
+      done(key, f());
+    } catch (e) {
+      done(key, { skip: `failed: ${(e as Error).message.split('\n')[0]}` });
+    }
+  };
+  return { done, attempt };
+}
+
 function withRate(r: { median: number; samples: number[]; note?: string }, extra: Partial<Res> = {}): Res {
   const out: Res = { ms: r.median, samples: r.samples.map((s) => +s.toPrecision(5)), ...extra };
   if (r.note !== undefined) out.note = out.note !== undefined ? `${out.note}; ${r.note}` : r.note;
@@ -191,18 +211,7 @@ async function needleWorker(config: string): Promise<WorkerOut> {
   };
   log(`  [${config}] threads ${rt.pool.threads} (${rt.pool.ready} workers ready), relaxed SIMD ${rt.relaxed}, ${rt.blasNote}`);
   const gemmOnly = config.endsWith('-t1');
-  const done = (key: string, r: Out) => {
-    results[key] = r;
-    log(`  [${config}] ${key}: ${isRes(r) ? fmtRes(key, r) : r.skip}`);
-    emit({ config, info, results });
-  };
-  const attempt = (key: string, f: () => Out) => {
-    try {
-      done(key, f());
-    } catch (e) {
-      done(key, { skip: `failed: ${(e as Error).message.split('\n')[0]}` });
-    }
-  };
+  const { done, attempt } = recorder(config, info, results);
   nd.manualSeed(0);
 
   if (want('gemm')) {
@@ -362,18 +371,7 @@ async function tfjsWorker(config: string): Promise<WorkerOut> {
   };
   log(`  [${config}] TensorFlow.js ${tf.version_core}, backend ${tf.getBackend()}`);
   const results: Record<string, Out> = {};
-  const done = (key: string, r: Out) => {
-    results[key] = r;
-    log(`  [${config}] ${key}: ${isRes(r) ? fmtRes(key, r) : r.skip}`);
-    emit({ config, info, results });
-  };
-  const attempt = (key: string, f: () => Out) => {
-    try {
-      done(key, f());
-    } catch (e) {
-      done(key, { skip: `failed: ${(e as Error).message.split('\n')[0]}` });
-    }
-  };
+  const { done, attempt } = recorder(config, info, results);
   /** Runs f in a tidy scope and frees what it returns. */
   const run = (f: () => TfTensor | TfTensor[]) => () => {
     const r = tf.tidy(f);

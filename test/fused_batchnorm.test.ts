@@ -16,7 +16,7 @@ import type { Backend } from '../src/ndarray/backend.js';
 import { cpuFused, FUSED_MEMBERS } from '../src/ndarray/cpu/fused.js';
 import { bernoulliInto } from '../src/ndarray/cpu/philox.js';
 import { bernoulliMask, scaledBernoulliMask } from '../src/random.js';
-import { assertClose, checkDerivatives, flat } from './helpers.js';
+import { assertClose, checkDerivatives, flat, sameBits } from './helpers.js';
 
 const DEVICE = nd.getDefaultDevice();
 const PLAIN = `${DEVICE}-unfused-bn`;
@@ -45,19 +45,6 @@ function rnd(shape: number[], opts: { seed?: number; dtype?: nd.DType; device?: 
 }
 
 const onDevice = (t: nd.Tensor, device: string) => nd.tensor(t.dataSync(), { shape: [...t.shape], dtype: t.dtype, device });
-
-/** Bitwise equality of two arrays' values (NaN equals NaN). */
-function sameBits(a: NDArray, b: NDArray, msg: string): void {
-  const x = a.dataSync();
-  const y = b.dataSync();
-  assert.equal(x.length, y.length, msg);
-  for (let i = 0; i < x.length; i++) {
-    const p = Number(x[i]);
-    const q = Number(y[i]);
-    if (p !== p && q !== q) continue;
-    if (!Object.is(p, q)) assert.fail(`${msg}: element ${i}: ${p} != ${q}`);
-  }
-}
 
 // ---------------------------------------------------------------- kernels against the reference
 

@@ -97,3 +97,16 @@ export function checkDerivatives(
   const gShift = (s: number) => gradF(...inputs.map((x, i) => nd.add(x.detach(), nd.mul(ts[i]!, s * eps)).requiresGrad_(true)));
   assertClose(jg, nd.div(nd.sub(gShift(1), gShift(-1)), 2 * eps), { atol: 1e-5, rtol: 1e-3, msg: 'jvp of the gradient' });
 }
+
+/** Bitwise equality of two arrays' values (NaN equals NaN; -0 differs from 0). */
+export function sameBits(a: { dataSync(): ArrayLike<number | bigint> }, b: { dataSync(): ArrayLike<number | bigint> }, msg: string): void {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  assert.equal(x.length, y.length, msg);
+  for (let i = 0; i < x.length; i++) {
+    const p = Number(x[i]);
+    const q = Number(y[i]);
+    if (p !== p && q !== q) continue;
+    if (!Object.is(p, q)) assert.fail(`${msg}: element ${i}: ${p} != ${q}`);
+  }
+}

@@ -14,7 +14,7 @@ import { binaryNd, reduceNd } from '../src/ndarray/compute.js';
 import { STRIDED_MEMBERS } from '../src/ndarray/cpu/strided.js';
 import { planStrided } from '../src/ndarray/wasm/elementwise.js';
 import { wasmRuntime } from '../src/platform/setup.js';
-import { mulberry32 } from './helpers.js';
+import { mulberry32, sameBits } from './helpers.js';
 
 const wasm = getBackend('wasm');
 const cpu = getBackend('cpu');
@@ -42,19 +42,6 @@ function data(n: number, dtype: DType): number[] {
 }
 
 const arr = (device: string, dtype: DType, shape: number[], values: number[]) => NDArray.fromData(values, shape, dtype, device);
-
-/** Bitwise equality (NaN equals NaN; -0 differs from 0). */
-function sameBits(a: NDArray, b: NDArray, msg: string): void {
-  const x = a.dataSync();
-  const y = b.dataSync();
-  assert.equal(x.length, y.length, msg);
-  for (let i = 0; i < x.length; i++) {
-    const p = Number(x[i]);
-    const q = Number(y[i]);
-    if (p !== p && q !== q) continue;
-    if (!Object.is(p, q)) assert.fail(`${msg}: element ${i}: ${p} != ${q}`);
-  }
-}
 
 const OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
 const BOOL_OUT = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
