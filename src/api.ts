@@ -24,6 +24,7 @@ export * from './functional/conv.js';
 export { scaledDotProductAttention, attentionWithWeights, type AttentionOptions } from './functional/attention.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.js';
 export { grad, valueAndGrad } from './autograd/functional.js';
+export { scope, keep } from './autograd/scope.js';
 export {
   Generator,
   manualSeed,

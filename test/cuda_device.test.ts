@@ -1,7 +1,8 @@
 /**
  * The cuda backend on a real GPU (skipped where `loadCuda()` finds none): the kernel-level parity
  * cases of test/cuda_parity.ts, large sizes that take many blocks and the split reductions, the
- * asynchronous read, memory that stays flat over training epochs, dispose, and TF32 opt-in.
+ * asynchronous read, memory that stays flat over training epochs (with and without nd.scope),
+ * dispose, and TF32 opt-in.
  * scripts/gpu-check.sh runs it on the GPU machine; here it reports why it skipped.
  */
 import { test, describe, before } from 'node:test';
@@ -83,6 +84,34 @@ describe('cuda backend on the GPU', { skip }, () => {
     // what the driver holds: bounded (how many intermediates are alive at once varies with V8's
     // collections, so a class may need one more block in a later epoch)
     assert.ok(s5.reservedBytes <= s1.reservedBytes * 1.05 + 2 ** 20, `reserved ${s1.reservedBytes} -> ${s5.reservedBytes}`);
+  });
+
+  test('nd.scope: training steps match unscoped ones bit for bit, memory flat with no collection', () => {
+    const run = (scoped: boolean) => {
+      nd.manualSeed(3);
+      const model = new nd.nn.Sequential(new nd.nn.Linear(64, 48), new nd.nn.BatchNorm1d(48), new nd.nn.ReLU(), new nd.nn.Linear(48, 10));
+      model.to('cuda');
+      const opt = new nd.optim.Adam(model.parameters(), { lr: 1e-3 });
+      const x = nd.randn([128, 64]).to('cuda');
+      const y = nd.randint(0, 10, [128], { dtype: 'int32' }).to('cuda');
+      const step = () => {
+        opt.zeroGrad();
+        nd.nn.functional.crossEntropy(model.forward(x), y).backward();
+        opt.step();
+      };
+      runtime.allocator.collect();
+      const bytes: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        if (scoped) nd.scope(step);
+        else step();
+        bytes.push(runtime.allocator.stats().allocatedBytes);
+      }
+      return { values: [...model.parameters(), ...model.buffers()].map((p) => Array.from(p.dataSync(), Number)), bytes };
+    };
+    const plain = run(false);
+    const scoped = run(true);
+    assert.deepEqual(scoped.values, plain.values);
+    assert.ok(scoped.bytes.every((b) => b === scoped.bytes[2]), `allocated bytes per step: ${scoped.bytes.join(' ')}`);
   });
 
   test('dispose frees now and a disposed tensor throws', () => {

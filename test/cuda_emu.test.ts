@@ -169,6 +169,37 @@ describe('cuda backend on the host emulation', { skip }, () => {
     assert.ok(s3.reservedBytes <= s1.reservedBytes * 1.05 + 2 ** 20, `reserved ${s1.reservedBytes} -> ${s3.reservedBytes}`);
   });
 
+  test('nd.scope: training steps match unscoped ones bit for bit and free everything at once, no collection', () => {
+    let tmp: nd.Tensor | null = null;
+    const run = (scoped: boolean) => {
+      nd.manualSeed(3);
+      const model = new nd.nn.Sequential(new nd.nn.Linear(20, 32), new nd.nn.BatchNorm1d(32), new nd.nn.ReLU(), new nd.nn.Linear(32, 4));
+      model.to('cuda');
+      const opt = new nd.optim.Adam(model.parameters(), { lr: 0.01 });
+      const x = nd.randn([16, 20]).to('cuda');
+      const y = nd.randint(0, 4, [16], { dtype: 'int32' }).to('cuda');
+      const step = () => {
+        opt.zeroGrad();
+        tmp = model.forward(x) as nd.Tensor;
+        nd.nn.functional.crossEntropy(tmp, y).backward();
+        opt.step();
+      };
+      runtime.allocator.collect(); // earlier garbage
+      const bytes: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        if (scoped) nd.scope(step);
+        else step();
+        bytes.push(runtime.allocator.stats().allocatedBytes);
+      }
+      return { values: [...model.parameters(), ...model.buffers()].map((p) => Array.from(p.dataSync(), Number)), bytes };
+    };
+    const plain = run(false);
+    const scoped = run(true);
+    assert.deepEqual(scoped.values, plain.values);
+    assert.ok(scoped.bytes.every((b) => b === scoped.bytes[2]), `allocated bytes per step: ${scoped.bytes.join(' ')}`);
+    assert.throws(() => tmp!.dataSync(), (e: unknown) => e instanceof DeviceError && /freed by dispose\(\)/.test((e as Error).message));
+  });
+
   test('out of device memory: the cache is returned, then a DeviceError', () => {
     process.env['EMU_MEM_LIMIT'] = String(64 * 2 ** 20);
     try {

@@ -33,13 +33,30 @@ export function setBackwardImpl(fn: typeof backwardImpl): void {
 
 let nextId = 0;
 
+/** The next tensor id (scopes tell tensors made before them from those made inside). */
+export function nextTensorId(): number {
+  return nextId;
+}
+
+/**
+ * What `nd.scope` (scope.ts) observes of tensors: every tensor made, and every write of a
+ * tensor's `array` or `grad` with the value it replaces. Null while no scope has run.
+ */
+export interface TensorHooks {
+  created(t: Tensor): void;
+  wrote(t: Tensor, slot: 'array' | 'grad', old: NDArray | Tensor | null): void;
+}
+let hooks: TensorHooks | null = null;
+/** @internal installed by scope.ts. */
+export function setTensorHooks(h: TensorHooks | null): void {
+  hooks = h;
+}
+
 export class Tensor {
-  /** The values. Replaced (never mutated in place) by in-place ops and optimizers. */
-  array: NDArray;
+  #array: NDArray;
+  #grad: Tensor | null = null;
   /** Whether gradients flow to (leaf) or through this tensor. */
   requiresGrad = false;
-  /** Accumulated gradient of a leaf after `backward()`. */
-  grad: Tensor | null = null;
   /** The op that made this tensor, when recorded. Leaves have none. */
   node: GraphNode | null = null;
   /** Non-leaf tensors keep `.grad` only after `retainGrad()`. */
@@ -48,8 +65,33 @@ export class Tensor {
   readonly id = nextId++;
 
   constructor(array: NDArray, opts: { requiresGrad?: boolean } = {}) {
-    this.array = array;
+    this.#array = array;
+    if (hooks !== null) hooks.created(this);
     if (opts.requiresGrad) this.requiresGrad_(true);
+  }
+
+  /**
+   * The values. Replaced (never mutated in place) by in-place ops and optimizers; inside
+   * `nd.scope` the write is seen, so a new array given to a tensor made before the scope outlives
+   * it (docs/autograd.md, "Scopes").
+   */
+  get array(): NDArray {
+    return this.#array;
+  }
+  set array(a: NDArray) {
+    const old = this.#array;
+    this.#array = a;
+    if (hooks !== null) hooks.wrote(this, 'array', old);
+  }
+
+  /** Accumulated gradient of a leaf after `backward()` (inside `nd.scope`: seen like {@link array}). */
+  get grad(): Tensor | null {
+    return this.#grad;
+  }
+  set grad(g: Tensor | null) {
+    const old = this.#grad;
+    this.#grad = g;
+    if (hooks !== null) hooks.wrote(this, 'grad', old);
   }
 
   get shape(): readonly number[] {
@@ -78,6 +120,7 @@ export class Tensor {
    * sharing the storage (views, `detach()`, reshapes) lose it too, and any later use of any of them
    * throws a DeviceError ("expected a live tensor, got one whose memory was freed by dispose()").
    * A second call does nothing. The gradient is a tensor of its own: dispose `t.grad` separately.
+   * `nd.scope(fn)` disposes every tensor `fn` made except what it returns and what state took.
    *
    * @example
    * const x = nd.randn([4096, 4096]).to('cuda');

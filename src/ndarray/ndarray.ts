@@ -17,6 +17,12 @@ export interface SliceSpec {
 /** Nested JavaScript arrays of numbers (or booleans). */
 export type NestedArray = number | boolean | NestedArray[];
 
+let allocHook: ((s: Storage) => void) | null = null;
+/** @internal set by autograd/scope.ts while `nd.scope` runs: sees every storage allocated here. */
+export function setAllocHook(fn: ((s: Storage) => void) | null): void {
+  allocHook = fn;
+}
+
 export class NDArray {
   readonly shape: readonly number[];
   readonly strides: readonly number[];
@@ -35,8 +41,9 @@ export class NDArray {
   /** A new uninitialized (zeroed on cpu) compact array. */
   static empty(shape: Shape, dtype: DType = 'float32', device: string = getDefaultDevice()): NDArray {
     const backend = getBackend(device);
-    const size = prod(shape);
-    return new NDArray(backend.allocate(dtype, size), shape.slice(), compactStrides(shape), 0, backend);
+    const storage = backend.allocate(dtype, prod(shape));
+    if (allocHook !== null) allocHook(storage);
+    return new NDArray(storage, shape.slice(), compactStrides(shape), 0, backend);
   }
 
   /** A compact array filled with `value`. */
@@ -258,7 +265,9 @@ export class NDArray {
     if (device === this.device) return this;
     const target = getBackend(device);
     const c = this.compact();
-    const out = new NDArray(target.allocate(this.dtype, c.size), this.shape.slice(), compactStrides(this.shape), 0, target);
+    const storage = target.allocate(this.dtype, c.size);
+    if (allocHook !== null) allocHook(storage);
+    const out = new NDArray(storage, this.shape.slice(), compactStrides(this.shape), 0, target);
     target.write(out.storage, 0, c.backend.readSync(c.storage, c.offset, c.size));
     return out;
   }

@@ -12,6 +12,7 @@ import { enableGrad, noGrad } from '../autograd/mode.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { isFloating } from '../ndarray/dtype.js';
 import { add } from '../ops/primitives.js';
+import { inScope, stateChanged } from '../autograd/scope.js';
 import { fmtShape, rangeError, typeError } from '../errors.js';
 import { toSnake } from '../nn/module.js';
 
@@ -257,7 +258,10 @@ export class Optimizer<H extends BaseHyper = BaseHyper> {
             this.state.set(p, state);
           }
           const ctx = { param: p, group, state };
+          // inside nd.scope, new state tensors must outlive it and replaced ones may be freed
+          const before = inScope() ? { ...state } : null;
           p.array = this.rules.fused(grad, ctx) ?? add(p, this.rules.update(grad, ctx)).array;
+          if (before) stateChanged(before, state);
         }
       }
     });
@@ -351,7 +355,10 @@ export class Optimizer<H extends BaseHyper = BaseHyper> {
     }
     this.paramGroups = newGroups;
     this.state.clear();
-    for (const [p, s] of newState) this.state.set(p, s);
+    for (const [p, s] of newState) {
+      this.state.set(p, s);
+      if (inScope()) stateChanged({}, s);
+    }
   }
 }
 
