@@ -7,3 +7,4 @@ export * from './elementwise';
 export * from './reduce';
 export * from './fused';
 export * from './conv';
+export * from './winograd';

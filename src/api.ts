@@ -21,6 +21,7 @@ export { getItem, setItem } from './ops/indexing.js';
 export type { Index } from './ops/indexing.js';
 export * from './functional/activation.js';
 export * from './functional/conv.js';
+export { setConvAlgorithm, getConvAlgorithm, WINOGRAD_MIN_CHANNELS, type ConvAlgorithm } from './ops/winograd.js';
 export { scaledDotProductAttention, attentionWithWeights, type AttentionOptions } from './functional/attention.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/mode.js';
 export { grad, valueAndGrad } from './autograd/functional.js';

@@ -118,6 +118,29 @@ export interface AdamStepOperands {
  * image (planes, h, w), columns (planes, kh, kw, oh, ow) with
  * cols[p, i, j, y, x] = img[p, y * sh + i * dh - ph, x * sw + j * dw - pw], 0 in the padding.
  */
+/**
+ * Geometry of the Winograd F(4x4, 3x3) tile transforms ({@link Backend.winogradInput} and the
+ * other winograd* members): `batch` images of `channels` planes of h x w elements (compact
+ * (batch, channels, h, w)), cut into th x tw4 tiles (tile (ti, tj) covers rows 4 ti - ph .. + 5
+ * and columns 4 tj - pw .. + 5 of the image for the input transforms, rows 4 ti .. + 3 and columns
+ * 4 tj .. + 3 for the output transforms; ph = pw = 0 there). tw4 is a multiple of 4. Transformed
+ * tiles are (36, channels, batch, th, tw4), entry 6 k + l of a tile first, the 36 planes
+ * `planeStride` elements apart, each compact. See
+ * src/ops/winograd.ts for the algorithm and src/ndarray/cpu/winograd.ts for the reference.
+ */
+export interface WinogradSpec {
+  batch: number;
+  channels: number;
+  h: number;
+  w: number;
+  ph: number;
+  pw: number;
+  th: number;
+  tw4: number;
+  /** Elements between the 36 planes of the tiles (at least channels * batch * th * tw4). */
+  planeStride: number;
+}
+
 export interface Im2colSpec {
   planes: number;
   h: number;
@@ -304,6 +327,17 @@ export interface Backend {
    * +0; entries that fall in the padding are dropped. `out` does not alias `cols`.
    */
   col2im?(cols: Dense, out: Dense, spec: Im2colSpec): void;
+  /**
+   * Winograd F(4x4, 3x3) input transform (float32, {@link WinogradSpec}): tiles = B^T d B for
+   * every 6x6 input tile d (zeros in the padding and past the image).
+   */
+  winogradInput?(img: Dense, tiles: Dense, spec: WinogradSpec): void;
+  /** The adjoint of {@link winogradInput}: img (overwritten) = the tiles' B t B^T summed into place. */
+  winogradInputAdjoint?(tiles: Dense, img: Dense, spec: WinogradSpec): void;
+  /** Winograd output transform: img (overwritten) = A^T t A per tile, cropped to h x w. */
+  winogradOutput?(tiles: Dense, img: Dense, spec: WinogradSpec): void;
+  /** The adjoint of {@link winogradOutput}: tiles = A y A^T, zeros for entries past the image. */
+  winogradOutputAdjoint?(img: Dense, tiles: Dense, spec: WinogradSpec): void;
 }
 
 const registry = new Map<string, Backend>();

@@ -35,6 +35,7 @@ import { add } from './elementwise.js';
 import { matmul, mT } from './linalg.js';
 import { sum } from './reduce.js';
 import { permute, reshape } from './shape.js';
+import { winogradBackward, winogradForward, winogradPlan } from './winograd.js';
 
 /** Window geometry, one entry per spatial dim (the trailing dims of the input). */
 export interface WindowParams {
@@ -379,6 +380,8 @@ function chunkSpec(x: NDArray, w: NDArray, p: WindowParams): { spec: Im2colSpec;
 
 /** Forward on arrays: y (N, O, *out) = w (O, K) @ im2col(x) (N, K, P), chunk by chunk. */
 function convForward(x: NDArray, w: NDArray, p: WindowParams): NDArray {
+  const wino = winogradPlan(x, w, p);
+  if (wino !== null) return winogradForward(x, w, wino);
   const g = convGeometry(x.shape, w.shape, p);
   const w2 = w.compact().reshape([g.O, g.K]);
   const plan = chunkSpec(x, w, p);
@@ -479,7 +482,13 @@ export const convOp: OpDef<WindowParams> = defineOp<WindowParams>({
   forward: ([x, w], p) => convForward(x!, w!, p),
   vjp: (g, { inputs, params }) => {
     const [x, w] = inputs as [Tensor, Tensor];
-    const plan = plainBackward() && g.dtype === x.dtype && g.device === x.device ? chunkSpec(x.array, w.array, params) : null;
+    const plain = plainBackward() && g.dtype === x.dtype && g.device === x.device;
+    const wino = plain ? winogradPlan(x.array, w.array, params) : null;
+    if (wino !== null) {
+      const [dx, dw] = winogradBackward(g.array, x.array, w.array, wino, x.requiresGrad, w.requiresGrad);
+      return [dx && new Tensor(dx), dw && new Tensor(dw)];
+    }
+    const plan = plain ? chunkSpec(x.array, w.array, params) : null;
     if (plan === null) return convVjpComposite(g, x, w, params);
     const [dx, dw] = convBackward(g.array, x.array, w.array, params, x.requiresGrad, w.requiresGrad, plan);
     return [dx && new Tensor(dx), dw && new Tensor(dw)];

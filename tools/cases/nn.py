@@ -142,4 +142,10 @@ case('col2im/2d', 'col2im', [([2, 2, 3, 3, 2, 3], 'normal')], kernel=[2, 3], siz
 case('col2im/2d-all', 'col2im', [([1, 2, 2, 5, 3, 2], 'normal')], kernel=[3, 2], stride=[2, 1], dilation=[1, 2], size=[6, 7])
 case('col2im/disjoint', 'col2im', [([1, 2, 2, 2, 2, 2], 'normal')], kernel=[2, 2], stride=2, size=[5, 4])
 
+# ---- 3x3 stride-1 convolutions with >= 8 channels: the wasm backend runs them with Winograd
+# F(4x4, 3x3) (src/ops/winograd.ts); appended last so that the seeds of the cases above stay put
+case('conv2d/wino-pad', 'conv2d', [([2, 16, 7, 9], 'normal'), ([16, 16, 3, 3], 'normal'), ([16], 'normal')], padding=1, gradcheck=False)
+case('conv2d/wino-valid', 'conv2d', [([3, 16, 10, 6], 'normal'), ([17, 16, 3, 3], 'normal')], gradcheck=False)
+case('conv2d/wino-same', 'conv2d', [([1, 18, 13, 17], 'normal'), ([16, 18, 3, 3], 'normal'), ([16], 'normal')], padding='same', gradcheck=False)
+
 CASES = C

@@ -91,6 +91,7 @@ export function matmulKernels(rt: WasmRuntime): Partial<Backend> {
 
   const blasGemm = (a: Dense, b: Dense, out: Dense, s: MatmulSpec, dtype: 'float32' | 'float64'): void => {
     const blas = rt.blas!;
+    rt.pool.park();
     const A = (a.storage as WasmStorage).data as Float32Array | Float64Array;
     const B = (b.storage as WasmStorage).data as Float32Array | Float64Array;
     const C = (out.storage as WasmStorage).data as Float32Array | Float64Array;

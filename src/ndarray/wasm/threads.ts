@@ -10,6 +10,7 @@
  *   ctl[READY]    workers that finished start-up
  *   ctl[JOBGEN]   the generation the descriptors belong to (a worker that wakes late for an
  *                 older generation must not run a newer job)
+ *   ctl[PARK]     nonzero: spinning workers sleep at once (before the system BLAS runs)
  *   CLAIM         64-bit word at byte CLAIM_BYTE: (generation << 32) | next task to hand out
  *   f64 args      from byte ARGS of the block
  * The main thread runs task 0, then claims further tasks like the workers do: tasks go to
@@ -32,6 +33,8 @@ export const STOP = 5;
 export const FAILED = 7;
 /** The generation the descriptors in KERNEL/NTASKS/args belong to. */
 export const JOBGEN = 6;
+/** Nonzero: spinning workers go to sleep at once (set by {@link ThreadPool.park}, cleared by run). */
+export const PARK = 10;
 /** Byte offset of the 64-bit claim word ((generation << 32) | next task) in the control block. */
 export const CLAIM_BYTE = 32;
 /** Byte offset of the f64 argument slots in the control block. */
@@ -120,6 +123,16 @@ export class ThreadPool {
     for (let w = 0; w < this.threads - 1; w++) this.workers.push(spawn!({ module, memory, control, kernels, spin }));
   }
 
+  /**
+   * Sends spinning workers to sleep now instead of after their ~1 ms spin: called before work that
+   * other threads do on these cores (the system BLAS's own threads), which a spinning worker would
+   * slow down (measured on 2 cores: a BLAS GEMM right after a threaded kernel took twice as long).
+   * The next {@link run} wakes them.
+   */
+  park(): void {
+    if (this.workers.length > 0 && this.ctl[PARK] === 0) Atomics.store(this.ctl, PARK, 1);
+  }
+
   /** Workers that are ready to take parts of a job (start-up is asynchronous). */
   get ready(): number {
     if (this.workers.length === 0) return 0; // (and no view of a plain memory that may have grown)
@@ -146,6 +159,7 @@ export class ThreadPool {
     if (args.length > MAX_ARGS) throw internal(`wasm kernel ${name}: at most ${MAX_ARGS} arguments for threads, got ${args.length}`);
     const ctl = this.ctl;
     const gen = (ctl[GEN]! + 1) | 0;
+    if (ctl[PARK] !== 0) Atomics.store(ctl, PARK, 0);
     Atomics.store(ctl, JOBGEN, -1); // descriptors in flux (a seqlock with the check in serveJobs)
     this.args.set(args);
     ctl[KERNEL] = this.ids.get(name)!;
@@ -224,10 +238,11 @@ export function serveJobs(init: WorkerInit): void {
     // spin before sleeping (about a millisecond): jobs come in bursts separated by the JavaScript
     // of autograd, and a wake-up from Atomics.wait costs up to ~100 us, more than most jobs take.
     // A spin that finds itself descheduled stops at once: its core is shared (with the main
-    // thread, maybe), and spinning would only slow down whoever it shares with.
+    // thread, maybe), and spinning would only slow down whoever it shares with; so does one that
+    // the main thread parks (before calling the system BLAS, whose threads need the cores).
     let spins = 0;
     let last = performance.now();
-    while (Atomics.load(ctl, GEN) === gen && spins < init.spin) {
+    while (Atomics.load(ctl, GEN) === gen && spins < init.spin && Atomics.load(ctl, PARK) === 0) {
       if ((++spins & 1023) === 0) {
         const now = performance.now();
         if (now - last > PREEMPTED_MS) break;
