@@ -357,11 +357,11 @@ export async function loadBlas(options: LoadBlasOptions = {}): Promise<{ blas: S
   }
   const explicit = raw !== '' && !['1', 'auto', 'on', 'true', 'yes'].includes(setting);
   // OpenBLAS's idle threads busy-wait for 2^28 cycles after every call by default, taking the
-  // cores from the wasm kernel threads and from JavaScript between products; 2^13 (a few us)
+  // cores from the wasm kernel threads and from JavaScript between products; 2^20 (~0.3 ms)
   // keeps them awake through a burst of products (Winograd's 36 per chunk: 2^4, which made them
-  // sleep at once, cost a futex wake per call) and asleep during the kernels in between
-  // (docs/blas.md; read when the library loads, so it is set before; the user's value wins)
-  if (env === process.env && process.env['OPENBLAS_THREAD_TIMEOUT'] === undefined) process.env['OPENBLAS_THREAD_TIMEOUT'] = '13';
+  // sleep at once, cost a wake-up per call) and lets them sleep soon after (docs/blas.md; read
+  // when the library loads, so it is set before; the user's value wins)
+  if (env === process.env && process.env['OPENBLAS_THREAD_TIMEOUT'] === undefined) process.env['OPENBLAS_THREAD_TIMEOUT'] = '20';
   const koffi = loadKoffi();
   if (!koffi) {
     const note = `no BLAS: koffi is not installed (npm install koffi); ${FALLBACK}`;
