@@ -179,21 +179,28 @@ function products(
   for (let xi = 0; xi < 36; xi++) be.matmul(at(a, xi * sa), at(b, xi * sb), at(out, xi * so), spec);
 }
 
+/**
+ * The chunks of samples: first sample n, samples b, tiles T, and the plane strides of the
+ * transformed input (sv) and output (sm) sides.
+ */
+function* chunks(g: WinogradPlan): Generator<{ n: number; b: number; T: number; sv: number; sm: number }> {
+  for (let n = 0; n < g.N; n += g.B) {
+    const b = Math.min(g.B, g.N - n);
+    const T = b * g.th * g.tw4;
+    yield { n, b, T, sv: planeStride(g.C * T), sm: planeStride(g.O * T) };
+  }
+}
+
 /** y (N, O, oh, ow) = conv(x, w) by Winograd F(4x4, 3x3), chunk by chunk of samples. */
 export function winogradForward(x: NDArray, w: NDArray, g: WinogradPlan): NDArray {
   const be = x.backend;
   const xc = x.compact();
   const U = transformWeights(w);
-  const tpi = g.th * g.tw4;
-  const cap = g.B * tpi;
+  const cap = g.B * g.th * g.tw4;
   const y = NDArray.empty([g.N, g.O, g.oh, g.ow], 'float32', x.device);
   const V = NDArray.empty([36 * planeStride(g.C * cap)], 'float32', x.device);
   const M = NDArray.empty([36 * planeStride(g.O * cap)], 'float32', x.device);
-  for (let n = 0; n < g.N; n += g.B) {
-    const b = Math.min(g.B, g.N - n);
-    const T = b * tpi;
-    const sv = planeStride(g.C * T);
-    const sm = planeStride(g.O * T);
+  for (const { n, b, T, sv, sm } of chunks(g)) {
     be.winogradInput!(at(xc, n * g.C * g.h * g.w), V, inSpec(g, b, sv));
     products(U, g.O * g.C, V, sv, M, sm, g.O, T, g.C, false, false);
     be.winogradOutput!(M, at(y, n * g.O * g.oh * g.ow), outSpec(g, b, sm));
@@ -206,8 +213,7 @@ export function winogradBackward(dy: NDArray, x: NDArray, w: NDArray, g: Winogra
   const be = x.backend;
   const gc = dy.compact();
   const xc = x.compact();
-  const tpi = g.th * g.tw4;
-  const cap = g.B * tpi;
+  const cap = g.B * g.th * g.tw4;
   const U = wantX ? transformWeights(w) : null;
   const dM = NDArray.empty([36 * planeStride(g.O * cap)], 'float32', x.device);
   const dV = wantX ? NDArray.empty([36 * planeStride(g.C * cap)], 'float32', x.device) : null;
@@ -216,11 +222,7 @@ export function winogradBackward(dy: NDArray, x: NDArray, w: NDArray, g: Winogra
   const dx = wantX ? NDArray.empty([g.N, g.C, g.h, g.w], 'float32', x.device) : null;
   let dU: NDArray | null = null;
   const xs = g.C * g.h * g.w;
-  for (let n = 0; n < g.N; n += g.B) {
-    const b = Math.min(g.B, g.N - n);
-    const T = b * tpi;
-    const sv = planeStride(g.C * T);
-    const sm = planeStride(g.O * T);
+  for (const { n, b, T, sv, sm } of chunks(g)) {
     be.winogradOutputAdjoint!(at(gc, n * g.O * g.oh * g.ow), dM, outSpec(g, b, sm));
     if (dx !== null) {
       products(U!, g.O * g.C, dM, sm, dV!, sv, g.C, T, g.O, true, false);
