@@ -15,6 +15,7 @@ import * as cuda from '../src/ndarray/cuda/public.js';
 import { loadCuda, type LoadCudaResult } from '../src/platform/cuda.js';
 import { DeviceError } from '../src/errors.js';
 import { close, exact, parityCases, rng } from './cuda_parity.js';
+import { bernoulliInto } from '../src/ndarray/cpu/philox.js';
 
 const loaded: LoadCudaResult = await loadCuda({ register: false });
 const skip = loaded.backend ? false : `no GPU: ${loaded.reason}`;
@@ -56,6 +57,50 @@ describe('cuda backend on the GPU', { skip }, () => {
     const c = nd.matmul(a, b).to('cpu');
     close('matmul 96x64x80', 1e-4, 1e-3)(Array.from(c.dataSync(), Number), Array.from(nd.matmul(a.to('cpu'), b.to('cpu')).dataSync(), Number));
     exact('transpose round trip')(Array.from(a.transpose(0, 1).contiguous().transpose(0, 1).contiguous().dataSync(), Number), Array.from(a.dataSync(), Number));
+  });
+
+  test('the members added after the first GPU run at sizes that take many blocks', () => {
+    // philoxBernoulli, reduceAxis (both paths), binaryStrided, batchNorm(+Backward), im2col/col2im
+    const emu = runtime.name.includes('emulation');
+    const cpu = (t: nd.Tensor) => Array.from(t.to('cpu').dataSync(), Number);
+    const n = emu ? (1 << 14) + 3 : (1 << 22) + 3;
+    for (const phase of [0, 1, 2, 3]) {
+      const spec = { key0: 123, key1: 456, counter: 2 ** 32 - 1000, phase };
+      const out = backend.allocate('float32', n);
+      backend.philoxBernoulli!({ storage: out, offset: 0 }, n, spec, 0.7, 1 / 0.7);
+      const host = new Float32Array(n);
+      bernoulliInto(host, 0, n, spec.key0, spec.key1, spec.counter, spec.phase, 0.7, 1 / 0.7);
+      exact(`philoxBernoulli n=${n} phase ${phase}`)(Array.from(backend.readSync(out, 0, n), Number), Array.from(host));
+      backend.free(out);
+    }
+    const r = rng(7);
+    const rand = (shape: number[]) => nd.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r() * 2 - 1)).reshape(shape);
+    for (const shape of emu ? [[2, 3000, 3], [16, 40, 300]] : [[3, 200000, 5], [64, 300, 1024]]) {
+      const x = rand(shape);
+      const xc = x.to('cuda');
+      close(`sum(1) of ${shape}`, 1e-5, 1e-4)(cpu(xc.sum(1)), cpu(x.sum(1)));
+      exact(`max(1) of ${shape}`)(cpu(xc.max(1)), cpu(x.max(1)));
+      exact(`argmin(1) of ${shape}`)(cpu(xc.argmin(1)), cpu(x.argmin(1)));
+    }
+    const big = emu ? [64, 96] : [4096, 4096];
+    const a = rand(big), bias = rand([big[1]!]), col = rand([big[0]!, 1]);
+    exact('a + bias')(cpu(a.to('cuda').add(bias.to('cuda'))), cpu(a.add(bias)));
+    exact('a^T * col^T')(cpu(a.to('cuda').transpose(0, 1).mul(col.to('cuda').transpose(0, 1))), cpu(a.transpose(0, 1).mul(col.transpose(0, 1))));
+    const bnShape = emu ? [4, 3, 8, 8] : [32, 64, 32, 32];
+    const xb = rand(bnShape);
+    const run = (device: string) => {
+      nd.manualSeed(5);
+      const bn = new nd.nn.BatchNorm2d(bnShape[1]!);
+      bn.to(device);
+      const x = xb.to(device).requiresGrad_();
+      const conv = new nd.nn.Conv2d(bnShape[1]!, 8, 3, { padding: 1 });
+      conv.to(device);
+      const y = conv.forward(bn.forward(x) as nd.Tensor) as nd.Tensor;
+      y.sum().backward();
+      return [y, x.grad!, ...bn.buffers()].map(cpu);
+    };
+    const want = run('cpu');
+    run('cuda').forEach((g, k) => close(`BatchNorm2d + Conv2d output ${k}`, 1e-3, 1e-3)(g, want[k]!));
   });
 
   test('memory stays flat over training epochs', () => {

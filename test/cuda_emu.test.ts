@@ -22,7 +22,7 @@ import { CudaStorage, type CudaRuntime } from '../src/ndarray/cuda/index.js';
 import { loadCuda } from '../src/platform/cuda.js';
 import * as cuda from '../src/ndarray/cuda/public.js';
 import { DeviceError } from '../src/errors.js';
-import { parityCases } from './cuda_parity.js';
+import { close, parityCases } from './cuda_parity.js';
 
 const EMU_DIR = fileURLToPath(new URL('../../test/cuda_emu/', import.meta.url));
 
@@ -128,6 +128,138 @@ describe('cuda backend on the host emulation', { skip }, () => {
     const loss = nd.logSoftmax(g, 1).sum();
     loss.backward();
     assert.equal(g.grad!.device, 'cuda');
+  });
+
+  test('dropout masks are drawn on the device (philoxBernoulli) and equal the cpu stream', () => {
+    for (const [shape, p, dtype] of [[[7], 0.5, 'float32'], [[33, 31], 0.1, 'float64'], [[1023], 0.9, 'float32']] as const) {
+      const run = (device: string) => {
+        const g = new nd.Generator(77).skip(3); // an odd word phase
+        const x = nd.ones(shape, { dtype, device });
+        const y = nd.nn.functional.dropout(x, p, { generator: g });
+        return { values: Array.from(y.to('cpu').dataSync(), Number), next: g.nextUint32() };
+      };
+      const want = run('cpu');
+      const member = backend.philoxBernoulli!;
+      let calls = 0;
+      backend.philoxBernoulli = (...args) => {
+        calls++;
+        member.apply(backend, args);
+      };
+      try {
+        assert.deepEqual(run('cuda'), want, `dropout ${JSON.stringify(shape)} p=${p} ${dtype}`);
+      } finally {
+        backend.philoxBernoulli = member;
+      }
+      assert.equal(calls, 1, 'the mask came from the device kernel');
+    }
+  });
+
+  test('reductions over leading and middle axes run reduceAxis in place (no transposed copy) and match cpu', () => {
+    const member = backend.reduceAxis!;
+    let calls = 0;
+    backend.reduceAxis = (...args) => {
+      calls++;
+      member.apply(backend, args);
+    };
+    try {
+      const x = nd.randn([6, 50, 9]);
+      const xc = x.to('cuda');
+      const pairs: [nd.Tensor, nd.Tensor, string][] = [
+        [x.sum(0), xc.sum(0), 'sum(0)'], [x.max(1), xc.max(1), 'max(1)'], [x.argmin(1), xc.argmin(1), 'argmin(1)'],
+        [x.mean([0, 1]), xc.mean([0, 1]), 'mean([0, 1])'],
+      ];
+      for (const [want, got, what] of pairs) {
+        const w = Array.from(want.dataSync(), Number), g = Array.from(got.to('cpu').dataSync(), Number);
+        for (let i = 0; i < w.length; i++) assert.ok(Math.abs(g[i]! - w[i]!) <= 1e-6 * Math.abs(w[i]!) + 1e-6, `${what} element ${i}: ${g[i]} vs ${w[i]}`);
+      }
+    } finally {
+      backend.reduceAxis = member;
+    }
+    assert.equal(calls, 4);
+  });
+
+  test('broadcast and strided binary ops run binaryStrided without compact copies and match cpu', () => {
+    const member = backend.binaryStrided!;
+    let handled = 0;
+    backend.binaryStrided = (...args) => {
+      const r = member.apply(backend, args);
+      if (r) handled++;
+      return r;
+    };
+    try {
+      const x = nd.randn([100, 37]), bias = nd.randn([37]), col = nd.randn([100, 1]);
+      const xc = x.to('cuda'), bc = bias.to('cuda'), cc = col.to('cuda');
+      const pairs: [nd.Tensor, nd.Tensor, string][] = [
+        [x.add(bias), xc.add(bc), 'x + bias'], [x.mul(col), xc.mul(cc), 'x * col'],
+        [x.transpose(0, 1).sub(col.transpose(0, 1)), xc.transpose(0, 1).sub(cc.transpose(0, 1)), 'transposed - broadcast row'],
+        [x.gt(bias), xc.gt(bc), 'x > bias'],
+      ];
+      for (const [want, got, what] of pairs) assert.deepEqual(Array.from(got.to('cpu').dataSync(), Number), Array.from(want.dataSync(), Number), what);
+    } finally {
+      backend.binaryStrided = member;
+    }
+    assert.equal(handled, 4);
+  });
+
+  test('BatchNorm2d training runs the batchNorm members on the device and matches cpu', () => {
+    const fwd = backend.batchNorm!, bwd = backend.batchNormBackward!;
+    let calls = 0;
+    backend.batchNorm = (...args) => {
+      calls++;
+      fwd.apply(backend, args);
+    };
+    backend.batchNormBackward = (...args) => {
+      calls++;
+      bwd.apply(backend, args);
+    };
+    try {
+      const run = (device: string) => {
+        nd.manualSeed(9);
+        const bn = new nd.nn.BatchNorm2d(3);
+        bn.to(device);
+        const x = nd.randn([4, 3, 5, 7]).to(device).requiresGrad_();
+        const y = bn.forward(x) as nd.Tensor;
+        y.mul(nd.randn([4, 3, 5, 7]).to(device)).sum().backward();
+        return [y, x.grad!, bn.weight!.grad!, bn.bias!.grad!, ...bn.buffers()].map((t) => Array.from(t.to('cpu').dataSync(), Number));
+      };
+      const want = run('cpu');
+      const got = run('cuda');
+      got.forEach((g, k) => close(`BatchNorm2d output ${k}`, 1e-4, 1e-5)(g, want[k]!));
+    } finally {
+      backend.batchNorm = fwd;
+      backend.batchNormBackward = bwd;
+    }
+    assert.equal(calls, 2);
+  });
+
+  test('conv2d forward and backward run the im2col / col2im members on the device and match cpu', () => {
+    const fwd = backend.im2col!, adj = backend.col2im!;
+    const calls = { im2col: 0, col2im: 0 };
+    backend.im2col = (...args) => {
+      calls.im2col++;
+      fwd.apply(backend, args);
+    };
+    backend.col2im = (...args) => {
+      calls.col2im++;
+      adj.apply(backend, args);
+    };
+    try {
+      const run = (device: string) => {
+        nd.manualSeed(4);
+        const x = nd.randn([2, 3, 9, 8]).to(device).requiresGrad_();
+        const w = nd.randn([5, 3, 3, 3]).to(device).requiresGrad_();
+        const y = nd.nn.functional.conv2d(x, w, null, { stride: 2, padding: 1, dilation: [1, 2] });
+        y.mul(nd.randn(y.shape).to(device)).sum().backward();
+        return [y, x.grad!, w.grad!].map((t) => Array.from(t.to('cpu').dataSync(), Number));
+      };
+      const want = run('cpu');
+      const got = run('cuda');
+      got.forEach((g, k) => close(`conv2d output ${k}`, 1e-4, 1e-4)(g, want[k]!));
+    } finally {
+      backend.im2col = fwd;
+      backend.col2im = adj;
+    }
+    assert.ok(calls.im2col >= 1 && calls.col2im >= 1, JSON.stringify(calls));
   });
 
   test('dispose frees at once; a disposed tensor throws a DeviceError', () => {

@@ -10,9 +10,10 @@
  * transcendental functions and float sums get a few-ulp tolerance.
  */
 import assert from 'node:assert/strict';
-import type { AdamStepSpec, Backend, BinaryOp, Dense, ReduceOp, Strided, UnaryOp } from '../src/ndarray/backend.js';
+import type { AdamStepSpec, Backend, BinaryOp, Dense, PhiloxSpec, ReduceOp, Strided, UnaryOp } from '../src/ndarray/backend.js';
 import { BINARY_OPS, COMPARISON_OPS, REDUCE_OPS, UNARY_OPS } from '../src/ndarray/backend.js';
 import { cpuBackend } from '../src/ndarray/cpu/index.js';
+import { philoxInto, uniform53 } from '../src/ndarray/cpu/philox.js';
 import type { DType } from '../src/ndarray/dtype.js';
 
 const DTYPES: DType[] = ['float32', 'float64', 'int32', 'bool'];
@@ -78,6 +79,25 @@ function both(
   const want = run(cpuBackend);
   const got = run(be);
   got.forEach((g, i) => cmp(g, want[i]!, i));
+}
+
+/** The float64 uniforms of draws 0..n-1 of a Philox stream (Backend.philoxBernoulli's u). */
+function philoxUniforms(sp: PhiloxSpec, n: number): number[] {
+  const words: number[] = [];
+  const block = new Uint32Array(4);
+  for (let c = sp.counter; words.length < sp.phase + 2 * n; c++) {
+    philoxInto(c >>> 0, Math.floor(c / 4294967296) >>> 0, 0, 0, sp.key0 >>> 0, sp.key1 >>> 0, block);
+    words.push(...block);
+  }
+  return Array.from({ length: n }, (_, i) => uniform53(words[sp.phase + 2 * i]!, words[sp.phase + 2 * i + 1]!));
+}
+
+/** The next double above a non-negative x. */
+function nextUp(x: number): number {
+  const f = new Float64Array([x]);
+  const b = new BigInt64Array(f.buffer);
+  b[0]! += 1n;
+  return f[0]!;
 }
 
 /** Exact equality (NaN equals NaN; -0 and 0 differ). */
@@ -352,6 +372,167 @@ export function parityCases(): ParityCase[] {
         b.write(vv!.storage, 0, v);
         b.adamStep!({ param: pp!, grad: gg!, expAvg: mm!, expAvgSq: vv!, paramOut: pp!, expAvgOut: mm!, expAvgSqOut: vv! }, n, sp);
       }, (got, want, i) => exact(`adam in place ${d} out ${i}`)(got, want));
+    }
+  });
+
+  add('philoxBernoulli is bitwise the reference stream (every phase, 64-bit counters, every dtype)', (be) => {
+    const starts = [
+      { key0: 0, key1: 0, counter: 0 },
+      { key0: 0x9e3779b9, key1: 0x12345, counter: 17 },
+      { key0: 0xffffffff, key1: 0xffffffff, counter: 2 ** 32 - 3 }, // the low word carries into the high one
+      { key0: 42, key1: 7, counter: 2 ** 52 + 12345 },
+    ];
+    for (const st of starts) for (const phase of [0, 1, 2, 3]) for (const n of [1, 2, 7, 1023, 4099]) {
+      const sp = { ...st, phase };
+      // the uniforms of the stream: p = u[j] and the next double up decide element j on all 53 bits
+      // (every word, every shift), which a random p would almost never test
+      const u = philoxUniforms(sp, n);
+      const picks = n <= 7 ? u.map((_, j) => j) : [0, 1, 2, 3, 4, 5, n >> 1, n - 2, n - 1];
+      const cases: [DType, number, number][] = [['float32', 0.3, 1 / 0.7], ['float64', 0.5, 2], ['float32', 0, 3], ['float64', 1, 1.1]];
+      for (const j of picks) cases.push(['float64', u[j]!, 1], ['float32', nextUp(u[j]!), 2]);
+      if (n === 7 || n === 1023) cases.push(['int32', 0.4, -5], ['bool', 0.6, 1], ['float32', 0.9, 2 ** 40 + 0.3]);
+      for (const [d, p, value] of cases) {
+        const off = n % 3;
+        // two more elements compared: nothing is written past n
+        both(be, [], [{ d, n: n + 2, offset: off }], (b, _i, [o]) => b.philoxBernoulli!(o!, n, sp, p, value),
+          exact(`philoxBernoulli ${d} n=${n} ${JSON.stringify(sp)} p=${p}`));
+      }
+    }
+  });
+
+  add('reduceAxis: every op and dtype, one thread per column and split columns, NaN columns', (be) => {
+    // (outer, size, inner): odd sizes; few long columns take the two-pass split path
+    const shapes: [number, number, number][] = [
+      [1, 1, 1], [2, 1, 3], [3, 7, 5], [1, 1023, 2], [4, 33, 7], [2, 1000, 40], [1, 5, 1023], [3, 130, 700], [1, 4099, 2], [2, 2048, 5],
+    ];
+    for (const op of REDUCE_OPS) for (const d of DTYPES) for (const [outer, size, inner] of shapes) for (const special of [false, true]) {
+      const n = outer * size * inner;
+      const isArg = op === 'argmax' || op === 'argmin';
+      const od: DType = isArg ? 'int32' : d;
+      let data = values(d, n, 31 + size, special);
+      const float = d === 'float32' || d === 'float64';
+      if (op === 'prod' && float) data = data.map((x) => (Number.isFinite(x) ? 1 + x / 64 : x));
+      // huge finite values overflow or not depending on the order of a split sum
+      if ((op === 'sum' || op === 'prod') && float) data = data.map((x) => (Math.abs(x) > 1e30 ? 1.5 : x));
+      // int32 products past 2^53 round differently in another order: keep them exact
+      if (op === 'prod' && d === 'int32') data = data.map((x) => (x % 5 === 0 ? 2 : x % 2 ? -1 : 1)).map((x, i) => (i % 97 === 0 ? x : Math.abs(x)));
+      const approx = (op === 'sum' || op === 'prod') && float;
+      const what = `reduceAxis ${op} ${d} ${outer}x${size}x${inner} special=${special}`;
+      const cmp = approx ? close(what, d === 'float32' ? 1e-6 : 1e-12, d === 'float32' ? 1e-5 : 1e-10) : exact(what);
+      // two more outputs compared: nothing is written past outer * inner
+      both(be, [{ d, data, offset: 1 }], [{ d: od, n: outer * inner + 2, offset: 2 }], (b, [x], [o]) => b.reduceAxis!(op as ReduceOp, x!, o!, outer, size, inner), cmp);
+    }
+    // an empty axis: sums 0, products 1
+    for (const op of ['sum', 'prod'] as const) {
+      both(be, [{ d: 'float32', data: [] }], [{ d: 'float32', n: 6 }], (b, [x], [o]) => b.reduceAxis!(op, x!, o!, 2, 0, 3), exact(`reduceAxis ${op} of an empty axis`));
+    }
+  });
+
+  add('binaryStrided: every op and dtype over strided, flipped and broadcast views; false past 8 dims', (be) => {
+    const vs = views(40);
+    vs.push({ shape: [7], strides: [1], offset: 0, base: 7 }, { shape: [1023], strides: [-1], offset: 1022, base: 1023 }, { shape: [1], strides: [5], offset: 2, base: 4 });
+    vs.forEach((v, vi) => {
+      const n = v.shape.reduce((p, q) => p * q, 1);
+      if (n === 0) return;
+      // the second operand: the same shape, compact with some dims broadcast (stride 0) or reversed
+      const r = rng(41 + vi);
+      let acc = 1;
+      let bOff = 0;
+      const bStrides = new Array<number>(v.shape.length);
+      for (let i = v.shape.length - 1; i >= 0; i--) {
+        const u = r();
+        if (u < 0.3) bStrides[i] = 0;
+        else {
+          bStrides[i] = u < 0.5 ? -acc : acc;
+          if (u < 0.5) bOff += (v.shape[i]! - 1) * acc;
+          acc *= v.shape[i]!;
+        }
+      }
+      const bBase = acc + bOff + 2;
+      const tooDeep = v.shape.filter((s) => s > 1).length > 8;
+      for (const op of BINARY_OPS) for (const d of DTYPES) {
+        let av = values(d, v.base, 42 + vi), bv = values(d, bBase, 43 + vi);
+        if (op === 'pow' && d === 'int32') {
+          av = av.map((x) => (x % 21) - 10);
+          bv = bv.map((x) => Math.abs(x) % 10);
+        }
+        const od: DType = COMPARISON_OPS.has(op) ? 'bool' : d;
+        const run = (b: Backend): { handled: boolean; got: number[] } => {
+          const x = put(b, d, av), y = put(b, d, bv);
+          const o = put(b, od, new Array<number>(n).fill(0), 1);
+          const handled = b.binaryStrided!(op, { ...x, offset: v.offset, shape: v.shape, strides: v.strides },
+            { ...y, offset: bOff, shape: v.shape, strides: bStrides }, o, n);
+          return { handled, got: get(b, o, n + 2) };
+        };
+        const want = run(cpuBackend);
+        const got = run(be);
+        const what = `binaryStrided ${op} ${d} view ${vi} ${JSON.stringify(v)} b strides ${JSON.stringify(bStrides)}`;
+        if (tooDeep) {
+          // the 10-dim view: not handled, nothing written
+          assert.equal(got.handled, false, what);
+          assert.ok(got.got.every((x) => x === 0), what);
+          continue;
+        }
+        assert.equal(got.handled, true, what);
+        const cmp = op === 'pow' && d !== 'int32' && d !== 'bool' ? close(what, d === 'float32' ? 1e-6 : 1e-14, 1e-300) : exact(what);
+        cmp(got.got, want.got);
+      }
+    });
+  });
+
+  add('batchNorm and batchNormBackward (affine or not, running statistics, odd shapes, one block per channel)', (be) => {
+    const shapes: [number, number, number][] = [[2, 1, 1], [2, 3, 1], [4, 5, 7], [3, 2, 1023], [7, 3, 33], [128, 6, 1], [1, 2, 3000]];
+    for (const d of ['float32', 'float64'] as DType[]) for (const [n, c, inner] of shapes) for (const affine of [true, false]) {
+      const m = n * inner, size = n * c * inner;
+      const x = values(d, size, 50 + inner, false).map((v, i) => v + (i % 3)); // a nonzero mean
+      const w = values(d, c, 51, false), bias = values(d, c, 52, false);
+      const rm = values(d, c, 53, false), rv = values(d, c, 54, false).map(Math.abs);
+      const f = d === 'float32' ? Math.fround : (v: number) => v;
+      const sp = { n, c, inner, eps: 1e-5 };
+      const mom = 0.1;
+      const what = `batchNorm ${d} (${n}, ${c}, ${inner}) affine=${affine}`;
+      const tol = (i: number) => close(`${what} out ${i}`, d === 'float32' ? 1e-5 : 1e-11, d === 'float32' ? 1e-5 : 1e-11);
+      for (const withRunning of affine ? [true, false] : [false]) {
+        both(be, [{ d, data: x, offset: 1 }, { d, data: w }, { d, data: bias }, { d, data: rm }, { d, data: rv }],
+          [{ d, n: size + 2, offset: 1 }, { d, n: c }, { d, n: c }, { d, n: c }, { d, n: c }, { d, n: c }],
+          (b, [xx, ww, bb, mm, vv], [o, mu, va, rs, mo, vo]) => b.batchNorm!(xx!, affine ? ww! : null, affine ? bb! : null, o!, mu!, va!, rs!, sp,
+            withRunning ? { mean: mm!, var: vv!, meanOut: mo!, varOut: vo!, keep: f(1 - mom), momentum: f(mom), unbias: f(m / (m - 1)) } : null),
+          (got, want, i) => tol(i)(got, want));
+      }
+      const g = values(d, size, 55, false);
+      for (const which of [[true, true, true], [true, false, false], [false, true, false], [false, false, true]] as const) {
+        both(be, [{ d, data: g, offset: 1 }, { d, data: x }, { d, data: w }], [{ d, n: size + 2 }, { d, n: c + 1 }, { d, n: c + 1 }, { d, n: c }, { d, n: c }],
+          (b, [gg, xx, ww], [gx, gw, gb, mu, rs]) => {
+            const tmp = (k: number) => ({ storage: b.allocate(d, k), offset: 0 });
+            b.batchNorm!(xx!, affine ? ww! : null, null, tmp(size), mu!, tmp(c), rs!, sp, null);
+            b.batchNormBackward!(gg!, xx!, affine ? ww! : null, mu!, rs!, which[0] ? gx! : null, which[1] ? gw! : null, which[2] ? gb! : null, sp);
+          },
+          (got, want, i) => close(`batchNormBackward ${d} (${n}, ${c}, ${inner}) affine=${affine} out ${i} ${which}`, d === 'float32' ? 1e-4 : 1e-10, d === 'float32' ? 1e-4 : 1e-10)(got, want));
+      }
+    }
+  });
+
+  add('im2col and col2im (stride, dilation, padding, odd sizes; col2im bitwise in the reference order)', (be) => {
+    type G = [planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, ph: number, pw: number, trim: number];
+    const geos: G[] = [
+      [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], [3, 7, 5, 3, 2, 1, 2, 1, 1, 1, 0, 0], [2, 9, 9, 3, 3, 2, 2, 2, 1, 2, 1, 0],
+      [1, 31, 33, 5, 4, 3, 1, 1, 3, 3, 4, 0], [4, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 0], [1, 1, 1023, 1, 7, 1, 1, 1, 1, 0, 3, 0],
+      [2, 10, 11, 3, 3, 2, 3, 1, 1, 1, 1, 1], // less padding after than before (one window row and column fewer)
+    ];
+    for (const [planes, h, w, kh, kw, sh, sw, dh, dw, ph, pw, trim] of geos) {
+      const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1 - trim;
+      const ow = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1 - trim;
+      const sp = { planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw };
+      const what = JSON.stringify(sp);
+      const ncols = planes * kh * kw * oh * ow, nimg = planes * h * w;
+      for (const d of DTYPES) {
+        both(be, [{ d, data: values(d, nimg, 60 + h, false), offset: 1 }], [{ d, n: ncols + 2, offset: 3 }],
+          (b, [x], [o]) => b.im2col!(x!, o!, sp), exact(`im2col ${d} ${what}`));
+        if (d === 'bool') continue;
+        // int32 runs the reference on a host copy
+        both(be, [{ d, data: values(d, ncols, 61 + w, false), offset: 2 }], [{ d, n: nimg + 2, offset: 1 }],
+          (b, [c], [o]) => b.col2im!(c!, o!, sp), exact(`col2im ${d} ${what}`));
+      }
     }
   });
 

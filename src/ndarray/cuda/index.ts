@@ -5,14 +5,17 @@
  * work is queued and only reads (readSync, read, item, dataSync) wait for the device.
  *
  * Semantics are the cpu reference backend's (see kernels.ts for the arithmetic). The few cases
- * without a kernel (bool scatterAdd; fused members called with non-float dtypes) run the reference
- * kernel on a host copy, so the backend is total.
+ * without a kernel (bool scatterAdd; fused members and col2im called with non-float dtypes;
+ * reduceAxis with an output dtype the op layer never makes) run the reference kernel on a host
+ * copy, so the backend is total; binaryStrided returns false where it has no kernel.
  */
 import type {
-  AdamStepOperands, AdamStepSpec, AxisSpec, Backend, BinaryOp, Dense, MatmulSpec, ReduceOp, Storage, Strided, UnaryOp,
+  AdamStepOperands, AdamStepSpec, AxisSpec, Backend, BatchNormRunning, BatchNormSpec, BinaryOp, Dense, Im2colSpec, MatmulSpec, PhiloxSpec, ReduceOp, Storage, Strided, UnaryOp,
 } from '../backend.js';
+import { COMPARISON_OPS } from '../backend.js';
 import { allocTyped, toTyped, type AnyTypedArray, type DType } from '../dtype.js';
 import { cpuBackend, CpuStorage } from '../cpu/index.js';
+import { cpuStrided } from '../cpu/strided.js';
 import { DeviceError, internal, disposedError } from '../../errors.js';
 import type { Block } from './allocator.js';
 import { BLOCK, ITEMSIZE, MAX_DIMS, reduceAccDtype, vecWidth, type KernelSpec, type MathT } from './kernels.js';
@@ -91,6 +94,33 @@ export function coalesce(shape: readonly number[], strides: readonly number[]): 
     }
   }
   return { shape: outS, strides: outT };
+}
+
+/**
+ * {@link coalesce} of two views of one shape: drops size-1 dims and merges a dim into the next
+ * where both views are contiguous across them.
+ */
+export function coalesce2(
+  shape: readonly number[], sa: readonly number[], sb: readonly number[],
+): { shape: number[]; sa: number[]; sb: number[] } {
+  const sh: number[] = [], ta: number[] = [], tb: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    if (sh.length > 0) {
+      const j = sh.length - 1;
+      if (ta[j] === sa[i]! * shape[i]! && tb[j] === sb[i]! * shape[i]!) {
+        sh[j] = sh[j]! * shape[i]!;
+        ta[j] = sa[i]!;
+        tb[j] = sb[i]!;
+        continue;
+      }
+    }
+    sh.push(shape[i]!);
+    ta.push(sa[i]!);
+    tb.push(sb[i]!);
+  }
+  if (sh.length === 0) return { shape: [1], sa: [0], sb: [0] };
+  return { shape: sh, sa: ta, sb: tb };
 }
 
 function prod(xs: readonly number[]): number {
@@ -311,6 +341,19 @@ export function createCudaBackend(rt: CudaRuntime): Backend {
       const ad = a.storage.dtype, bd = b.storage.dtype, od = out.storage.dtype;
       ew({ kind: 'binary', op, a: ad, b: bd, out: od }, [{ p: addr(a), d: ad }, { p: addr(b), d: bd }, { p: addr(out), d: od }], [], size);
     },
+    binaryStrided(op: BinaryOp, a: Strided, b: Strided, out: Dense, size: number): boolean {
+      const ad = a.storage.dtype;
+      if (b.storage.dtype !== ad || out.storage.dtype !== (COMPARISON_OPS.has(op) ? 'bool' : ad)) return false;
+      if (size <= 0) return true;
+      const sa = cs(a.storage), sb = cs(b.storage);
+      // 32-bit positions only (the caller's compact copies handle larger arrays)
+      if (wideFor(sa, size) || wideFor(sb, size)) return false;
+      const c = coalesce2(a.shape, a.strides, b.strides);
+      if (c.shape.length > MAX_DIMS) return false;
+      rt.launch({ kind: 'binaryStrided', op, a: ad, out: out.storage.dtype }, grid1(size), B1,
+        [sa.ptr, sb.ptr, addr(out), { shape: c.shape, strides: c.sa }, a.offset, { shape: c.shape, strides: c.sb }, b.offset, size]);
+      return true;
+    },
     binaryScalar(op, a, s, out, size, reversed) {
       const ad = a.storage.dtype, od = out.storage.dtype;
       // float32 with a scalar float32 can hold computes in float (exactly the reference's
@@ -351,6 +394,48 @@ export function createCudaBackend(rt: CudaRuntime): Backend {
         reduceRows(op, acc, tmp.ptr, od, addr(out), outer, chunks, chunks, 1, 0, 0);
         rt.releaseBlock(tmp);
       }
+    },
+    reduceAxis(op: ReduceOp, a, out, outer, size, inner) {
+      const total = outer * inner;
+      if (total === 0) return;
+      const ad = a.storage.dtype, od = out.storage.dtype;
+      const isArg = op === 'argmax' || op === 'argmin';
+      if (od !== (isArg ? 'int32' : ad)) {
+        onHost([a, out], [out], (h) => cpuStrided.reduceAxis(op, h(a), h(out), outer, size, inner));
+        return;
+      }
+      if (size <= 0) {
+        backend.fill(out, total, op === 'prod' ? 1 : 0);
+        return;
+      }
+      // few long columns: split each into chunks reduced in parallel, then reduce the partials in
+      // order (short columns stay one launch: the step is host-bound, launches cost more than loads)
+      const want = rt.sms * 4 * BLOCK;
+      let chunks = total < want && size >= 1024 ? Math.min(Math.ceil(size / 256), Math.ceil(want / total)) : 1;
+      const chunk = Math.ceil(size / chunks);
+      chunks = Math.ceil(size / chunk);
+      const launch = (spec: KernelSpec, args: number[], rows: number, len: number, ch: number, chs: number) =>
+        rt.launch(spec, grid1(rows * chs * inner), B1, [...args, rows, len, inner, ch, chs]);
+      if (chunks === 1) {
+        launch({ kind: 'reduceAxis', op, a: ad, out: od }, isArg ? [addr(a), 0, 0, addr(out)] : [addr(a), addr(out)], outer, size, size, 1);
+        return;
+      }
+      const parts = outer * chunks * inner;
+      if (isArg) {
+        const vals = temp(ad, parts);
+        const idx = temp('int32', parts);
+        const spec: KernelSpec = { kind: 'reduceAxis', op, a: ad, out: 'int32' };
+        launch(spec, [addr(a), 0, vals.ptr, idx.ptr], outer, size, chunk, chunks);
+        launch(spec, [vals.ptr, idx.ptr, 0, addr(out)], outer, chunks, chunks, 1);
+        rt.releaseBlock(vals);
+        rt.releaseBlock(idx);
+        return;
+      }
+      const acc: DType = op === 'sum' || op === 'prod' ? 'float64' : ad;
+      const tmp = temp(acc, parts);
+      launch({ kind: 'reduceAxis', op, a: ad, out: acc }, [addr(a), tmp.ptr], outer, size, chunk, chunks);
+      launch({ kind: 'reduceAxis', op, a: acc, out: od }, [tmp.ptr, addr(out)], outer, chunks, chunks, 1);
+      rt.releaseBlock(tmp);
     },
     matmul(a: Dense, b: Dense, out: Dense, s: MatmulSpec) {
       const d = out.storage.dtype;
@@ -447,6 +532,59 @@ export function createCudaBackend(rt: CudaRuntime): Backend {
           [addr(g), addr(x), addr(mean), addr(rstd), gw ? addr(gw) : 0, gb ? addr(gb) : 0, outer, size]);
       }
     },
+    batchNorm(x, weight, bias, out, mean, variance, rstd, sp: BatchNormSpec, running: BatchNormRunning | null) {
+      const d = x.storage.dtype;
+      if (sp.c === 0) return;
+      if (d !== 'float32' && d !== 'float64') {
+        const ins = [x, weight, bias, out, mean, variance, rstd, running?.mean ?? null, running?.var ?? null, running?.meanOut ?? null, running?.varOut ?? null];
+        const outs = [out, mean, variance, rstd, ...(running ? [running.meanOut, running.varOut] : [])];
+        onHost(ins, outs, (h) => cpuBackend.batchNorm!(h(x), weight && h(weight), bias && h(bias), h(out), h(mean), h(variance), h(rstd), sp,
+          running && { ...running, mean: h(running.mean), var: h(running.var), meanOut: h(running.meanOut), varOut: h(running.varOut) }));
+        return;
+      }
+      // the scalars exactly as the reference rounds them (cpu/fused.ts)
+      const f = d === 'float32' ? Math.fround : (v: number) => v;
+      const p = (v: Dense | null | undefined) => (v ? addr(v) : 0);
+      rt.launch({ kind: 'batchNorm', dtype: d }, channelGrid(sp.c), B1, [
+        addr(x), p(weight), p(bias), addr(out), addr(mean), addr(variance), addr(rstd),
+        p(running?.mean), p(running?.var), p(running?.meanOut), p(running?.varOut), sp.n, sp.c, sp.inner,
+        f(sp.eps), f(sp.n * sp.inner), f(running?.keep ?? 0), f(running?.momentum ?? 0), f(running?.unbias ?? 0),
+      ]);
+    },
+    batchNormBackward(g, x, weight, mean, rstd, gx, gw, gb, sp: BatchNormSpec) {
+      const d = x.storage.dtype;
+      if (sp.c === 0 || (!gx && !gw && !gb)) return;
+      if (d !== 'float32' && d !== 'float64') {
+        const outs = [gx, gw, gb].filter((v): v is Dense => v !== null);
+        onHost([g, x, weight, mean, rstd, gx, gw, gb], outs,
+          (h) => cpuBackend.batchNormBackward!(h(g), h(x), weight && h(weight), h(mean), h(rstd), gx && h(gx), gw && h(gw), gb && h(gb), sp));
+        return;
+      }
+      const p = (v: Dense | null) => (v ? addr(v) : 0);
+      rt.launch({ kind: 'batchNormBackward', dtype: d }, channelGrid(sp.c), B1,
+        [addr(g), addr(x), p(weight), addr(mean), addr(rstd), p(gx), p(gw), p(gb), sp.n, sp.c, sp.inner]);
+    },
+    im2col(img: Dense, out: Dense, sp: Im2colSpec) {
+      const total = sp.planes * sp.kh * sp.kw * sp.oh * sp.ow;
+      if (total === 0) return;
+      const g = windowArgs(sp);
+      if (!g) {
+        onHost([img, out], [out], (h) => cpuBackend.im2col!(h(img), h(out), sp));
+        return;
+      }
+      rt.launch({ kind: 'im2col', dtype: img.storage.dtype }, grid1(total), B1, [addr(img), addr(out), total, ...g]);
+    },
+    col2im(cols: Dense, out: Dense, sp: Im2colSpec) {
+      const d = out.storage.dtype;
+      const total = sp.planes * sp.h * sp.w;
+      if (total === 0) return;
+      const g = windowArgs(sp);
+      if ((d !== 'float32' && d !== 'float64') || !g) {
+        onHost([cols, out], [out], (h) => cpuBackend.col2im!(h(cols), h(out), sp));
+        return;
+      }
+      rt.launch({ kind: 'col2im', dtype: d }, grid1(total), B1, [addr(cols), addr(out), total, ...g]);
+    },
     adamStep(ops: AdamStepOperands, size: number, sp: AdamStepSpec) {
       const d = ops.param.storage.dtype;
       if (size === 0) return;
@@ -474,7 +612,27 @@ export function createCudaBackend(rt: CudaRuntime): Backend {
         addr(ops.paramOut), addr(ops.expAvgOut), addr(ops.expAvgSqOut), size, ...args,
       ]);
     },
+    philoxBernoulli(out: Dense, size: number, sp: PhiloxSpec, p: number, value: number) {
+      if (size <= 0) return;
+      const d = out.storage.dtype;
+      // one thread per Philox block of 4 words (2 draws)
+      const blocks = Math.floor((sp.phase + 2 * size - 2) / 4) + 1;
+      rt.launch({ kind: 'philoxBernoulli', dtype: d }, grid1(blocks), B1,
+        [addr(out), size, sp.key0 | 0, sp.key1 | 0, sp.counter, sp.phase, p, asDtype(d, value)]);
+    },
   };
+
+  /** The geometry arguments of the window kernels, in their parameter order; null past their 32-bit arithmetic. */
+  function windowArgs(sp: Im2colSpec): number[] | null {
+    const g = [sp.planes, sp.h, sp.w, sp.oh, sp.ow, sp.kh, sp.kw, sp.sh, sp.sw, sp.dh, sp.dw, sp.ph, sp.pw];
+    const span = Math.max(sp.h + sp.ph, (sp.oh - 1) * sp.sh + (sp.kh - 1) * sp.dh, sp.w + sp.pw, (sp.ow - 1) * sp.sw + (sp.kw - 1) * sp.dw);
+    return g.every((v) => v <= INT_MAX) && span <= INT_MAX ? g : null;
+  }
+
+  /** One block per channel. */
+  function channelGrid(c: number): [number, number, number] {
+    return [Math.max(1, Math.min(c, rt.maxBlocks)), 1, 1];
+  }
 
   function rowGrid(outer: number, mode: 'warp' | 'block'): [number, number, number] {
     const blocks = mode === 'warp' ? Math.ceil(outer / (BLOCK / 32)) : outer;

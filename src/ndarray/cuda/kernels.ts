@@ -82,7 +82,13 @@ export type KernelSpec =
   | { kind: 'gather' | 'scatterAdd'; dtype: DType; wide: boolean }
   | { kind: 'matmul'; dtype: DType }
   | { kind: 'softmax' | 'softmaxBackward' | 'layerNorm' | 'layerNormBackward'; dtype: 'float32' | 'float64'; mode: 'warp' | 'block' }
-  | { kind: 'layerNormParamGrad' | 'adam'; dtype: 'float32' | 'float64' };
+  | { kind: 'layerNormParamGrad' | 'adam'; dtype: 'float32' | 'float64' }
+  | { kind: 'philoxBernoulli'; dtype: DType }
+  | { kind: 'reduceAxis'; op: ReduceOp; a: DType; out: DType }
+  | { kind: 'binaryStrided'; op: BinaryOp; a: DType; out: DType }
+  | { kind: 'batchNorm' | 'batchNormBackward'; dtype: 'float32' | 'float64' }
+  | { kind: 'im2col'; dtype: DType }
+  | { kind: 'col2im'; dtype: 'float32' | 'float64' };
 
 // ------------------------------------------------------------------------------------ prelude
 
@@ -228,6 +234,21 @@ __device__ __forceinline__ double ndl_add(double a, double b) { return __dadd_rn
 __device__ __forceinline__ double ndl_mul(double a, double b) { return __dmul_rn(a, b); }
 __device__ __forceinline__ double ndl_div(double a, double b) { return __ddiv_rn(a, b); }
 __device__ __forceinline__ double ndl_sqrt(double a) { return __dsqrt_rn(a); }
+/* Philox4x32-10 of the counter (ctr mod 2^32, ctr >> 32, 0, 0) under key (k0, k1) (src/random.ts). */
+__device__ __forceinline__ void ndl_philox(unsigned long long ctr, unsigned k0, unsigned k1, unsigned *w) {
+  unsigned c0 = (unsigned)ctr, c1 = (unsigned)(ctr >> 32), c2 = 0u, c3 = 0u;
+#pragma unroll
+  for (int r = 0; r < 10; r++) {
+    unsigned long long p0 = (unsigned long long)0xd2511f53u * c0, p1 = (unsigned long long)0xcd9e8d57u * c2;
+    c0 = (unsigned)(p1 >> 32) ^ c1 ^ k0;
+    c1 = (unsigned)p1;
+    c2 = (unsigned)(p0 >> 32) ^ c3 ^ k1;
+    c3 = (unsigned)p0;
+    k0 += 0x9e3779b9u;
+    k1 += 0xbb67ae85u;
+  }
+  w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+}
 #endif
 `;
 
@@ -405,10 +426,12 @@ export function kernelName(s: KernelSpec): string {
     case 'compact': case 'setitem': case 'gather': case 'scatterAdd':
       return `ndl_${s.kind}_${ABBR[s.dtype]}_${s.wide ? 'w64' : 'w32'}`;
     case 'reduce': return `ndl_reduce_${s.op}_${ABBR[s.a]}_${ABBR[s.out]}_${s.mode}`;
+    case 'reduceAxis': return `ndl_reduceAxis_${s.op}_${ABBR[s.a]}_${ABBR[s.out]}`;
+    case 'binaryStrided': return `ndl_binaryStrided_${s.op}_${ABBR[s.a]}_${ABBR[s.out]}`;
     case 'matmul': return `ndl_matmul_${ABBR[s.dtype]}`;
     case 'softmax': case 'softmaxBackward': case 'layerNorm': case 'layerNormBackward':
       return `ndl_${s.kind}_${ABBR[s.dtype]}_${s.mode}`;
-    case 'layerNormParamGrad': case 'adam': return `ndl_${s.kind}_${ABBR[s.dtype]}`;
+    case 'layerNormParamGrad': case 'adam': case 'philoxBernoulli': case 'batchNorm': case 'batchNormBackward': case 'im2col': case 'col2im': return `ndl_${s.kind}_${ABBR[s.dtype]}`;
   }
 }
 
@@ -460,6 +483,12 @@ export function kernelDef(s: KernelSpec): KernelDef {
     case 'layerNormBackward': return layerNormBackwardKernel(name, s.dtype, s.mode);
     case 'layerNormParamGrad': return layerNormParamGradKernel(name, s.dtype);
     case 'adam': return adamKernel(name, s.dtype);
+    case 'philoxBernoulli': return philoxBernoulliKernel(name, s.dtype);
+    case 'reduceAxis': return reduceAxisKernel(name, s.op, s.a, s.out);
+    case 'binaryStrided': return binaryStridedKernel(name, s.op, s.a, s.out);
+    case 'batchNorm': return batchNormKernel(name, s.dtype);
+    case 'batchNormBackward': return batchNormBackwardKernel(name, s.dtype);
+    case 'im2col': case 'col2im': return windowKernel(name, s.kind, s.dtype);
   }
 }
 
@@ -831,6 +860,289 @@ function adamKernel(name: string, d: 'float32' | 'float64'): KernelDef {
   return { name, params, body };
 }
 
+/**
+ * Bernoulli draws from a Philox4x32-10 stream (Backend.philoxBernoulli; src/ndarray/cpu/philox.ts is
+ * the reference): element i takes words phase + 2i and phase + 2i + 1 of the stream that starts at
+ * block `counter`. One thread per Philox block t (counter + t as a 64-bit counter: low word c0,
+ * high word c1): it writes the elements whose first word lies in that block (at most two). With an
+ * odd phase the second word of the last one is word 0 of block t + 1, computed as well. The
+ * uniform ((w1 >> 5) * 2^26 + (w2 >> 6)) / 2^53 is exact in double, so results are bitwise the
+ * reference's.
+ */
+function philoxBernoulliKernel(name: string, d: DType): KernelDef {
+  const T = CTYPE[d];
+  const params: Param[] = [ptr('o', d), i64('n'), i32('key0'), i32('key1'), i64('counter'), i32('phase'), scal('p', 'double'), valueParam(d)];
+  const u = (w1: string, w2: string) => `((double)(${w1} >> 5) * 67108864.0 + (double)(${w2} >> 6)) / 9007199254740992.0 < p`;
+  const body = `${signature(name, params)} {
+  unsigned k0 = (unsigned)key0, k1 = (unsigned)key1;
+  i64 blocks = (phase + 2 * n - 2) / 4 + 1;
+  for (i64 t = NDL_TID; t < blocks; t += NDL_NTH) {
+    unsigned w[4];
+    ndl_philox((unsigned long long)counter + (unsigned long long)t, k0, k1, w);
+    i64 i = 2 * t - (phase >> 1);
+    unsigned x0 = w[0], x1 = w[1], y0 = w[2], y1 = w[3];
+    if (phase & 1) {
+      x0 = w[1]; x1 = w[2]; y0 = w[3]; y1 = 0u;
+      if (i + 1 < n) {
+        ndl_philox((unsigned long long)counter + (unsigned long long)t + 1ull, k0, k1, w);
+        y1 = w[0];
+      }
+    }
+    if (i >= 0) o[i] = ${u('x0', 'x1')} ? value : (${T})0;
+    if (i + 1 < n) o[i + 1] = ${u('y0', 'y1')} ? value : (${T})0;
+  }
+}
+`;
+  return { name, params, body };
+}
+
+/**
+ * Reduction of the middle axis of a compact (outer, size, inner) array (Backend.reduceAxis; the
+ * reference is src/ndarray/cpu/strided.ts): one thread per output element (o, i), reading
+ * a[o, r, i] in the order r = 0, 1, ... (coalesced over i), in double like the reference's Float64Array
+ * accumulator: sums from +0, products from 1, max/min/arg from the first element, NaN sticky (the
+ * first NaN wins), ties keep the first. In "virtual" chunks like the row reduction: thread
+ * (o, c, i) reduces r in [c * chunk, min(size, (c + 1) * chunk)) and writes element
+ * (o * chunks + c) * inner + i, so a first pass over chunks of a few long columns writes
+ * partial results (sums in float64, max/min in the input dtype, arg values and absolute indices)
+ * that a second pass over (outer, chunks, inner) reduces in chunk order. Arg reductions read
+ * candidate indices from `ai` when it is not null (second pass) and write the value to `ov` when
+ * it is not null (first pass) and the index to `oi`.
+ */
+function reduceAxisKernel(name: string, op: ReduceOp, a: DType, out: DType): KernelDef {
+  const isArg = op === 'argmax' || op === 'argmin';
+  const A = CTYPE[a];
+  const head = `  i64 total = outer * chunks * inner;
+  for (i64 t = NDL_TID; t < total; t += NDL_NTH) {
+    i64 i = t % inner, v = t / inner, o = v / chunks, c = v - o * chunks;
+    i64 lo = c * chunk, hi = lo + chunk < size ? lo + chunk : size;
+    const ${A} *col = a + (o * size + lo) * inner + i;`;
+  if (isArg) {
+    const params: Param[] = [ptr('a', a, true), ptr('ai', 'int', true), ptr('ov', a), ptr('oi', 'int'), i64('outer'), i64('size'), i64('inner'), i64('chunk'), i64('chunks')];
+    const cmp = op === 'argmax' ? 'x > m' : 'x < m';
+    const body = `${signature(name, params)} {
+${head}
+    const int *icol = ai ? ai + (o * size + lo) * inner + i : (const int *)0;
+    double m = (double)col[0];
+    i64 best = icol ? (i64)icol[0] : lo;
+    for (i64 r = 1; r < hi - lo; r++) {
+      if (m != m) break;
+      double x = (double)col[r * inner];
+      if (x != x || ${cmp}) { m = x; best = icol ? (i64)icol[r * inner] : lo + r; }
+    }
+    if (ov) ov[t] = (${A})m;
+    oi[t] = (int)best;
+  }
+}
+`;
+    return { name, params, body };
+  }
+  const params: Param[] = [ptr('a', a, true), ptr('o_', out), i64('outer'), i64('size'), i64('inner'), i64('chunk'), i64('chunks')];
+  let loop: string;
+  switch (op) {
+    case 'sum': loop = `double m = 0.0;
+    for (i64 r = 0; r < hi - lo; r++) m += (double)col[r * inner];`; break;
+    case 'prod': loop = `double m = 1.0;
+    for (i64 r = 0; r < hi - lo; r++) m *= (double)col[r * inner];`; break;
+    default: {
+      const cmp = op === 'max' ? 'x > m' : 'x < m';
+      loop = `double m = (double)col[0];
+    for (i64 r = 1; r < hi - lo; r++) {
+      if (m != m) break;
+      double x = (double)col[r * inner];
+      if (x != x || ${cmp}) m = x;
+    }`;
+    }
+  }
+  const body = `${signature(name, params)} {
+${head}
+    ${loop}
+    o_[t] = ${store(out, 'm', 'double')};
+  }
+}
+`;
+  return { name, params, body };
+}
+
+/**
+ * `op` of two strided views of the output's shape (Backend.binaryStrided; broadcast dims have
+ * stride 0) into a compact output, one thread per output element: its row-major index is split
+ * over the dims (shared by both views, at most NDL_MAXD after coalescing, 32-bit positions) into
+ * one position per operand. Arithmetic as the compact binary kernel of two `a` operands.
+ */
+function binaryStridedKernel(name: string, op: BinaryOp, a: DType, out: DType): KernelDef {
+  const m = mathOf(a);
+  const e = binaryExpr(op, 'x', 'y', m, out);
+  const params: Param[] = [
+    ptr('a', a, true), ptr('b', a, true), ptr('o', out),
+    { name: 'da', kind: 'dims32', ctype: 'NdlDims32' }, i32('offA'), { name: 'db', kind: 'dims32', ctype: 'NdlDims32' }, i32('offB'), i64('n'),
+  ];
+  const body = `${signature(name, params)} {
+  for (i64 i = NDL_TID; i < n; i += NDL_NTH) {
+    int r_ = (int)i, pa = offA, pb = offB;
+    for (int k = da.nd - 1; k >= 0; k--) {
+      int s_ = da.shape[k], q_ = r_ / s_, x_ = r_ - q_ * s_;
+      pa += x_ * da.stride[k];
+      pb += x_ * db.stride[k];
+      r_ = q_;
+    }
+    ${m} x = ${load(a, 'a[pa]', m)}; ${m} y = ${load(a, 'b[pb]', m)};
+    o[i] = ${storeOp(out, e, m)};
+  }
+}
+`;
+  return { name, params, body };
+}
+
+/**
+ * The loop over the m = n * inner elements of channel `ch` of a compact (n, c, inner) array, one
+ * block per channel: `p` is the element's position (coalesced over inner).
+ */
+function channelLoop(stmt: string): string {
+  return `for (i64 j = threadIdx.x; j < m; j += blockDim.x) {
+      i64 i = j / inner, p = (i * c + ch) * inner + (j - i * inner);
+      ${stmt}
+    }`;
+}
+
+/**
+ * Training batch normalization (Backend.batchNorm; the reference is cpuFused.batchNorm), one block
+ * per channel: the sum of x, then the sum of the squared deviations (each a float64 block
+ * reduction), then the normalized output. Every other operation is rounded in the dtype as the
+ * reference does (`ndl_add` and friends: no FMA contraction), so float32 results equal the
+ * reference's up to the order of the float64 sums.
+ */
+function batchNormKernel(name: string, d: 'float32' | 'float64'): KernelDef {
+  const T = CTYPE[d];
+  const m = mathOf(d);
+  const params: Param[] = [
+    ptr('x', d, true), ptr('w', d, true), ptr('b', d, true), ptr('o', d), ptr('mean', d), ptr('vr', d), ptr('rstd', d),
+    ptr('rm', d, true), ptr('rv', d, true), ptr('rmo', d), ptr('rvo', d), i64('n'), i64('c'), i64('inner'),
+    scal('eps', m), scal('fm', m), scal('keep', m), scal('mom', m), scal('unbias', m),
+  ];
+  const body = `${signature(name, params)} {
+  __shared__ double sh[33];
+  i64 m = n * inner;
+  for (i64 ch = blockIdx.x; ch < c; ch += gridDim.x) {
+    double s = 0.0;
+    ${channelLoop('s += (double)x[p];')}
+    s = ndl_block_all(s, NdlSum(), 0.0, sh);
+    ${T} mu = ndl_div((${T})s, fm);
+    double q = 0.0;
+    ${channelLoop(`${T} dv = ndl_add(x[p], -mu); q += (double)ndl_mul(dv, dv);`)}
+    q = ndl_block_all(q, NdlSum(), 0.0, sh);
+    ${T} v = ndl_div((${T})q, fm);
+    ${T} r = (${T})ndl_div(1.0, ndl_sqrt((double)ndl_add(v, eps)));
+    ${T} wc = w ? w[ch] : (${T})1, bc = b ? b[ch] : (${T})0;
+    ${channelLoop(`${T} y = ndl_mul(ndl_add(x[p], -mu), r);
+      if (w) y = ndl_mul(y, wc);
+      if (b) y = ndl_add(y, bc);
+      o[p] = y;`)}
+    if (threadIdx.x == 0) {
+      mean[ch] = mu;
+      vr[ch] = v;
+      rstd[ch] = r;
+      if (rmo) {
+        rmo[ch] = ndl_add(ndl_mul(rm[ch], keep), ndl_mul(mu, mom));
+        rvo[ch] = ndl_add(ndl_mul(rv[ch], keep), ndl_mul(ndl_mul(v, unbias), mom));
+      }
+    }
+  }
+}
+`;
+  return { name, params, body };
+}
+
+/**
+ * The vjp of batchNorm (Backend.batchNormBackward; the reference is cpuFused.batchNormBackward),
+ * one block per channel, in float64 like the reference: the sums of g and g * xhat (block
+ * reductions), then gw, gb and gx (each written only when its pointer is not null).
+ */
+function batchNormBackwardKernel(name: string, d: 'float32' | 'float64'): KernelDef {
+  const T = CTYPE[d];
+  const params: Param[] = [
+    ptr('g', d, true), ptr('x', d, true), ptr('w', d, true), ptr('mean', d, true), ptr('rstd', d, true),
+    ptr('gx', d), ptr('gw', d), ptr('gb', d), i64('n'), i64('c'), i64('inner'),
+  ];
+  const body = `${signature(name, params)} {
+  __shared__ double sh[33];
+  i64 m = n * inner;
+  for (i64 ch = blockIdx.x; ch < c; ch += gridDim.x) {
+    double mu = (double)mean[ch], rs = (double)rstd[ch], wc = w ? (double)w[ch] : 1.0;
+    double sg = 0.0, sgx = 0.0;
+    ${channelLoop('double gv = (double)g[p]; sg += gv; sgx += gv * (((double)x[p] - mu) * rs);')}
+    sg = ndl_block_all(sg, NdlSum(), 0.0, sh);
+    sgx = ndl_block_all(sgx, NdlSum(), 0.0, sh);
+    if (threadIdx.x == 0) {
+      if (gw) gw[ch] = (${T})sgx;
+      if (gb) gb[ch] = (${T})sg;
+    }
+    if (gx) {
+      double a = (sg * wc) / (double)m, cc = (sgx * wc) / (double)m;
+      ${channelLoop('double xh = ((double)x[p] - mu) * rs; gx[p] = (' + T + ')(rs * ((double)g[p] * wc - a - xh * cc));')}
+    }
+  }
+}
+`;
+  return { name, params, body };
+}
+
+/**
+ * The window kernels of 2-D convolution (Backend.im2col / col2im, Im2colSpec; the reference is
+ * src/ndarray/cpu/conv.ts), one thread per output element. im2col: column entry (p, i, j, y, x)
+ * copies image element (p, y * sh + i * dh - ph, x * sw + j * dw - pw), 0 in the padding.
+ * col2im: image element (p, r, q) sums, from +0 in ascending (i, j) order (the reference's
+ * order for each element), the column entries (p, i, j, y, x) with y * sh + i * dh - ph = r and
+ * x * sw + j * dw - pw = q, so float results are bitwise the reference's.
+ */
+function windowKernel(name: string, kind: 'im2col' | 'col2im', d: DType): KernelDef {
+  const T = CTYPE[d];
+  const geo = ['planes', 'h', 'w', 'oh', 'ow', 'kh', 'kw', 'sh', 'sw', 'dh', 'dw', 'ph', 'pw'].map(i32);
+  const params: Param[] = kind === 'im2col'
+    ? [ptr('img', d, true), ptr('out', d), i64('total'), ...geo]
+    : [ptr('cols', d, true), ptr('out', d), i64('total'), ...geo];
+  const body = kind === 'im2col'
+    ? `${signature(name, params)} {
+  i64 plane = (i64)h * w;
+  for (i64 t = NDL_TID; t < total; t += NDL_NTH) {
+    i64 u = t;
+    int x = (int)(u % ow); u /= ow;
+    int y = (int)(u % oh); u /= oh;
+    int j = (int)(u % kw); u /= kw;
+    int i = (int)(u % kh);
+    i64 p = u / kh;
+    int r = y * sh + i * dh - ph, q = x * sw + j * dw - pw;
+    out[t] = (r >= 0 && r < h && q >= 0 && q < w) ? img[p * plane + (i64)r * w + q] : (${T})0;
+  }
+}
+`
+    : `${signature(name, params)} {
+  i64 P = (i64)oh * ow;
+  for (i64 t = NDL_TID; t < total; t += NDL_NTH) {
+    i64 u = t;
+    int q = (int)(u % w); u /= w;
+    int r = (int)(u % h);
+    i64 p = u / h;
+    ${T} acc = (${T})0;
+    for (int i = 0; i < kh; i++) {
+      int ty = r + ph - i * dh;
+      if (ty < 0) break;
+      if (ty % sh != 0 || ty / sh >= oh) continue;
+      int y = ty / sh;
+      for (int j = 0; j < kw; j++) {
+        int tx = q + pw - j * dw;
+        if (tx < 0) break;
+        if (tx % sw != 0 || tx / sw >= ow) continue;
+        acc = ndl_add(acc, cols[((p * kh + i) * kw + j) * P + (i64)y * ow + tx / sw]);
+      }
+    }
+    out[t] = acc;
+  }
+}
+`;
+  return { name, params, body };
+}
+
 // ------------------------------------------------------------------------------------ catalog
 
 /**
@@ -853,6 +1165,7 @@ export function allKernelSpecs(): KernelSpec[] {
     for (const op of BINARY_OPS) {
       const o = COMPARISON_OPS.has(op) ? 'bool' : d;
       out.push({ kind: 'binary', op, a: d, b: d, out: o });
+      out.push({ kind: 'binaryStrided', op, a: d, out: o });
       out.push({ kind: 'scalar', op, a: d, out: o, math: mathOf(d) });
       if (d === 'float32') out.push({ kind: 'scalar', op, a: d, out: o, math: 'double' });
     }
@@ -870,6 +1183,15 @@ export function allKernelSpecs(): KernelSpec[] {
       }
     }
     out.push({ kind: 'matmul', dtype: d });
+    out.push({ kind: 'philoxBernoulli', dtype: d }, { kind: 'im2col', dtype: d });
+    for (const op of REDUCE_OPS) {
+      const isArg = op === 'argmax' || op === 'argmin';
+      out.push({ kind: 'reduceAxis', op, a: d, out: isArg ? 'int32' : d });
+      // the partial results of split columns: sums and products in float64
+      if ((op === 'sum' || op === 'prod') && d !== 'float64') {
+        out.push({ kind: 'reduceAxis', op, a: d, out: 'float64' }, { kind: 'reduceAxis', op, a: 'float64', out: d });
+      }
+    }
   }
   for (const d of floats) {
     for (const mode of ['warp', 'block'] as const) {
@@ -877,6 +1199,7 @@ export function allKernelSpecs(): KernelSpec[] {
       out.push({ kind: 'layerNorm', dtype: d, mode }, { kind: 'layerNormBackward', dtype: d, mode });
     }
     out.push({ kind: 'layerNormParamGrad', dtype: d }, { kind: 'adam', dtype: d });
+    out.push({ kind: 'batchNorm', dtype: d }, { kind: 'batchNormBackward', dtype: d }, { kind: 'col2im', dtype: d });
   }
   return out;
 }
