@@ -47,7 +47,7 @@ describe('generated kernels', () => {
       assert.ok(names.some((n) => n.startsWith(`ndl_scalar_${op}_${d}_`)), `scalar ${op} ${d}`);
     }
     for (const op of REDUCE_OPS) for (const d of ['f32', 'f64', 'i32', 'b8']) assert.ok(names.some((n) => n.startsWith(`ndl_reduce_${op}_${d}_`)), `reduce ${op} ${d}`);
-    for (const k of ['fill', 'compact', 'setitem', 'gather', 'scatterAdd', 'matmul', 'where', 'cast', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'layerNormParamGrad', 'adam']) {
+    for (const k of ['fill', 'compact', 'setitem', 'gather', 'scatterAdd', 'matmul', 'where', 'cast', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'layerNormParamGrad', 'adam', 'philoxBernoulli', 'reduceAxis', 'binaryStrided', 'batchNorm', 'batchNormBackward', 'im2col', 'col2im']) {
       assert.ok(names.some((n) => n.startsWith(`ndl_${k}_`)), k);
     }
   });
