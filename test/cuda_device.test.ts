@@ -14,7 +14,7 @@ import type { CudaRuntime } from '../src/ndarray/cuda/index.js';
 import * as cuda from '../src/ndarray/cuda/public.js';
 import { loadCuda, type LoadCudaResult } from '../src/platform/cuda.js';
 import { DeviceError } from '../src/errors.js';
-import { close, exact, parityCases, rng } from './cuda_parity.js';
+import { close, exact, parityCases, rng, scopedTrainingRun } from './cuda_parity.js';
 import { bernoulliInto } from '../src/ndarray/cpu/philox.js';
 
 const loaded: LoadCudaResult = await loadCuda({ register: false });
@@ -132,27 +132,8 @@ describe('cuda backend on the GPU', { skip }, () => {
   });
 
   test('nd.scope: training steps match unscoped ones bit for bit, memory flat with no collection', () => {
-    const run = (scoped: boolean) => {
-      nd.manualSeed(3);
-      const model = new nd.nn.Sequential(new nd.nn.Linear(64, 48), new nd.nn.BatchNorm1d(48), new nd.nn.ReLU(), new nd.nn.Linear(48, 10));
-      model.to('cuda');
-      const opt = new nd.optim.Adam(model.parameters(), { lr: 1e-3 });
-      const x = nd.randn([128, 64]).to('cuda');
-      const y = nd.randint(0, 10, [128], { dtype: 'int32' }).to('cuda');
-      const step = () => {
-        opt.zeroGrad();
-        nd.nn.functional.crossEntropy(model.forward(x), y).backward();
-        opt.step();
-      };
-      runtime.allocator.collect();
-      const bytes: number[] = [];
-      for (let i = 0; i < 12; i++) {
-        if (scoped) nd.scope(step);
-        else step();
-        bytes.push(runtime.allocator.stats().allocatedBytes);
-      }
-      return { values: [...model.parameters(), ...model.buffers()].map((p) => Array.from(p.dataSync(), Number)), bytes };
-    };
+    const size = { features: 64, hidden: 48, classes: 10, batch: 128, lr: 1e-3, steps: 12 };
+    const run = (scoped: boolean) => scopedTrainingRun(runtime.allocator, scoped, size);
     const plain = run(false);
     const scoped = run(true);
     assert.deepEqual(scoped.values, plain.values);

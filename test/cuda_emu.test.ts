@@ -22,7 +22,7 @@ import { CudaStorage, type CudaRuntime } from '../src/ndarray/cuda/index.js';
 import { loadCuda } from '../src/platform/cuda.js';
 import * as cuda from '../src/ndarray/cuda/public.js';
 import { DeviceError } from '../src/errors.js';
-import { close, parityCases } from './cuda_parity.js';
+import { close, parityCases, scopedTrainingRun } from './cuda_parity.js';
 
 const EMU_DIR = fileURLToPath(new URL('../../test/cuda_emu/', import.meta.url));
 
@@ -303,28 +303,8 @@ describe('cuda backend on the host emulation', { skip }, () => {
 
   test('nd.scope: training steps match unscoped ones bit for bit and free everything at once, no collection', () => {
     let tmp: nd.Tensor | null = null;
-    const run = (scoped: boolean) => {
-      nd.manualSeed(3);
-      const model = new nd.nn.Sequential(new nd.nn.Linear(20, 32), new nd.nn.BatchNorm1d(32), new nd.nn.ReLU(), new nd.nn.Linear(32, 4));
-      model.to('cuda');
-      const opt = new nd.optim.Adam(model.parameters(), { lr: 0.01 });
-      const x = nd.randn([16, 20]).to('cuda');
-      const y = nd.randint(0, 4, [16], { dtype: 'int32' }).to('cuda');
-      const step = () => {
-        opt.zeroGrad();
-        tmp = model.forward(x) as nd.Tensor;
-        nd.nn.functional.crossEntropy(tmp, y).backward();
-        opt.step();
-      };
-      runtime.allocator.collect(); // earlier garbage
-      const bytes: number[] = [];
-      for (let i = 0; i < 8; i++) {
-        if (scoped) nd.scope(step);
-        else step();
-        bytes.push(runtime.allocator.stats().allocatedBytes);
-      }
-      return { values: [...model.parameters(), ...model.buffers()].map((p) => Array.from(p.dataSync(), Number)), bytes };
-    };
+    const size = { features: 20, hidden: 32, classes: 4, batch: 16, lr: 0.01, steps: 8 };
+    const run = (scoped: boolean) => scopedTrainingRun(runtime.allocator, scoped, size, (t) => (tmp = t));
     const plain = run(false);
     const scoped = run(true);
     assert.deepEqual(scoped.values, plain.values);

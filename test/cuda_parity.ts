@@ -15,6 +15,7 @@ import { BINARY_OPS, COMPARISON_OPS, REDUCE_OPS, UNARY_OPS } from '../src/ndarra
 import { cpuBackend } from '../src/ndarray/cpu/index.js';
 import { philoxInto, uniform53 } from '../src/ndarray/cpu/philox.js';
 import type { DType } from '../src/ndarray/dtype.js';
+import * as nd from '../src/index.js';
 
 const DTYPES: DType[] = ['float32', 'float64', 'int32', 'bool'];
 
@@ -537,4 +538,39 @@ export function parityCases(): ParityCase[] {
   });
 
   return cases;
+}
+
+/**
+ * The nd.scope check shared by the emulation and the GPU test: trains Linear - BatchNorm1d - ReLU -
+ * Linear with Adam on cuda for `steps` steps, each step inside nd.scope or not, and returns the
+ * final parameters and buffers and the allocator's bytes after each step (after a collection of
+ * earlier garbage first). `seen` receives each step's forward output.
+ */
+export function scopedTrainingRun(
+  allocator: { collect(): void; stats(): { allocatedBytes: number } },
+  scoped: boolean,
+  size: { features: number; hidden: number; classes: number; batch: number; lr: number; steps: number },
+  seen: (t: nd.Tensor) => void = () => {},
+): { values: number[][]; bytes: number[] } {
+  nd.manualSeed(3);
+  const model = new nd.nn.Sequential(new nd.nn.Linear(size.features, size.hidden), new nd.nn.BatchNorm1d(size.hidden), new nd.nn.ReLU(), new nd.nn.Linear(size.hidden, size.classes));
+  model.to('cuda');
+  const opt = new nd.optim.Adam(model.parameters(), { lr: size.lr });
+  const x = nd.randn([size.batch, size.features]).to('cuda');
+  const y = nd.randint(0, size.classes, [size.batch], { dtype: 'int32' }).to('cuda');
+  const step = () => {
+    opt.zeroGrad();
+    const out = model.forward(x) as nd.Tensor;
+    seen(out);
+    nd.nn.functional.crossEntropy(out, y).backward();
+    opt.step();
+  };
+  allocator.collect();
+  const bytes: number[] = [];
+  for (let i = 0; i < size.steps; i++) {
+    if (scoped) nd.scope(step);
+    else step();
+    bytes.push(allocator.stats().allocatedBytes);
+  }
+  return { values: [...model.parameters(), ...model.buffers()].map((p) => Array.from(p.dataSync(), Number)), bytes };
 }
