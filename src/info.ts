@@ -3,6 +3,7 @@
  * its thread count, whether relaxed SIMD (fused multiply-add) is on, how memory is reclaimed, the
  * memory in use, and which matmul path is taken (a system BLAS through FFI, or WebAssembly).
  */
+import { getConvAlgorithm, type ConvAlgorithm } from './ops/winograd.js';
 import { getDefaultDevice, listDevices } from './ndarray/backend.js';
 import { wasmRuntime, wasmUnavailable } from './platform/setup.js';
 import { info as cudaInfo } from './ndarray/cuda/public.js';
@@ -24,6 +25,8 @@ export interface WasmInfo {
   matmul: 'blas' | 'wasm';
   /** The BLAS found, or why there is none. */
   blas: string;
+  /** The float32 3x3 convolution setting (`nd.setConvAlgorithm`: 'auto' uses Winograd F(4x4, 3x3)). */
+  conv: ConvAlgorithm;
   /** Bytes held by live tensors, bytes the heap spans, bytes of WebAssembly memory. */
   memory: { liveBytes: number; heapBytes: number; memoryBytes: number; collections: number };
 }
@@ -59,8 +62,9 @@ export function info(): Info {
         syncReclaim: rt.heap.syncReclaim,
         matmul: rt.blas ? 'blas' : 'wasm',
         blas: rt.blasNote,
+        conv: getConvAlgorithm(),
         memory: rt.heap.stats(),
       }
-    : { available: false, reason: wasmUnavailable, threads: 0, workersReady: 0, relaxedSimd: false, syncReclaim: false, matmul: 'wasm', blas: 'no BLAS', memory: { liveBytes: 0, heapBytes: 0, memoryBytes: 0, collections: 0 } };
+    : { available: false, reason: wasmUnavailable, threads: 0, workersReady: 0, relaxedSimd: false, syncReclaim: false, matmul: 'wasm', blas: 'no BLAS', conv: getConvAlgorithm(), memory: { liveBytes: 0, heapBytes: 0, memoryBytes: 0, collections: 0 } };
   return { defaultDevice: getDefaultDevice(), devices: listDevices(), wasm, platform, cuda: cudaInfo() };
 }

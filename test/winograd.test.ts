@@ -278,6 +278,7 @@ describe('when Winograd applies', () => {
   test('setConvAlgorithm returns the previous setting and rejects unknown names', () => {
     const prev = nd.setConvAlgorithm('gemm');
     assert.equal(nd.getConvAlgorithm(), 'gemm');
+    assert.equal(nd.info().wasm.conv, 'gemm');
     assert.equal(nd.setConvAlgorithm(prev), 'gemm');
     assertThrows(() => nd.setConvAlgorithm('fft' as nd.ConvAlgorithm), RangeError, /setConvAlgorithm: expected 'auto', 'gemm' or 'winograd', got "fft"/);
     assert.equal(nd.getConvAlgorithm(), prev);
