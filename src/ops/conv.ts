@@ -474,7 +474,9 @@ function convVjpComposite(g: Tensor, x: Tensor, w: Tensor, p: WindowParams): [Te
  * again, then GEMM), so that the columns stay in cache and no (N, C * prod(kernel), L) buffer is
  * allocated or kept for the backward. A backward that records a graph (higher-order derivatives)
  * is written with the differentiable primitives im2col, matmul and col2im; the jvp with the
- * primitive itself (conv is linear in each argument).
+ * primitive itself (conv is linear in each argument). Float32 3x3 convolutions with stride and
+ * dilation 1 on backends with the winograd* members run their forward and plain backward by
+ * Winograd F(4x4, 3x3) instead (ops/winograd.ts; `setConvAlgorithm`).
  */
 export const convOp: OpDef<WindowParams> = defineOp<WindowParams>({
   name: 'conv',
