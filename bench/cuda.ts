@@ -134,13 +134,20 @@ async function main(): Promise<void> {
     }));
     let i = 0;
     let last: nd.Tensor | null = null;
-    const step = () => {
+    // each step inside nd.scope: its intermediates go back to the caching allocator when it
+    // ends, as PyTorch's go back when their last reference drops (without it they wait for a
+    // collection, and the allocator meanwhile asks the driver for more: NEEDLE_BENCH_SCOPE=0)
+    const scoped = process.env['NEEDLE_BENCH_SCOPE'] !== '0';
+    const body = () => {
       const { x, y } = data[i++ % data.length]!;
       sgd.zeroGrad();
       const loss = lossFn.forward(model.forward(x), y);
       loss.backward();
       sgd.step();
-      last = loss;
+      return loss;
+    };
+    const step = () => {
+      last = scoped ? nd.scope(body) : body();
     };
     const ms = timeIt(step, steps, samples, 5);
     const l = last as nd.Tensor | null;
@@ -154,7 +161,7 @@ async function main(): Promise<void> {
   const counters = cuda.counters();
   const mem = cuda.memoryStats();
   console.log(`needle: ${JSON.stringify(needle)}; checks ${JSON.stringify(checks)}`);
-  console.log(`kernels ${counters.kernels} (${counters.compiled} compiled in ${counters.compileMs.toFixed(0)} ms), launches ${counters.launches}, peak ${(mem.peakAllocatedBytes / 2 ** 30).toFixed(2)} GiB`);
+  console.log(`kernels ${counters.kernels} (${counters.compiled} compiled in ${counters.compileMs.toFixed(0)} ms), launches ${counters.launches}, peak ${(mem.peakAllocatedBytes / 2 ** 30).toFixed(2)} GiB, driver allocations ${mem.deviceAllocs}, cache hits ${mem.cacheHits}, collections ${mem.collections}`);
 
   // PyTorch, same cases, same process tree
   let torch: Record<string, number> = {};
