@@ -1,5 +1,7 @@
-// Fused kernels for f32: the optional Backend members softmax, softmaxBackward, layerNorm,
-// layerNormBackward and adamStep (src/ndarray/wasm/fused.ts calls them).
+// Fused kernels for f32 and f64: the optional Backend members softmax, softmaxBackward, layerNorm,
+// layerNormBackward, batchNorm, batchNormBackward, adamStep and philoxBernoulli
+// (src/ndarray/wasm/fused.ts calls them). The f64 kernels (the "float64" section after the f32
+// ones) port the reference (src/ndarray/cpu/fused.ts) operation for operation.
 //
 // softmax_f32, softmax_bwd_f32, layernorm_f32 and layernorm_bwd_f32 work on rows of a compact
 // (outer, size) array and threads split the rows; layernorm_bwd_wb_f32 sums over rows and threads
@@ -705,6 +707,697 @@ export function batchnorm_bwd_f32(
         store<f32>(gx + o, <f32>(rs * ((<f64>load<f32>(g + o) * wc - a) - xh * cc)));
       }
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// float64: softmax_f64, softmax_bwd_f64, layernorm_f64, layernorm_bwd_f64, layernorm_bwd_wb_f64,
+// adam_f64, batchnorm_f64, batchnorm_bwd_f64 port the reference (src/ndarray/cpu/fused.ts, which
+// computes in f64) operation for operation: every sum adds its terms one by one in the
+// reference's order (f64x2 only where its lanes are independent sums: four rows at a time in two
+// vectors for softmax_bwd_f64, layernorm_f64 and layernorm_bwd_f64, two columns for
+// layernorm_bwd_wb_f64, two or four channels for batch norm), and element-wise passes use
+// f64x2 (the same correctly rounded operations). Results therefore equal the reference's bit for
+// bit, except softmax's exp and log (AssemblyScript's musl Math.exp / Math.log, within ~2 ulp of
+// V8's; softmax_bwd_f64's log case too), and never depend on the thread split, which is the
+// float32 kernels' (rows, columns, ranges; channels in twos). No fused multiply-add anywhere.
+
+/** The reference's row max: ties keep the first value, a NaN ends the scan (the max is then NaN). */
+// @ts-ignore: decorator
+@inline function rowMax64(x: usize, size: i32): f64 {
+  let m: f64 = -Infinity;
+  for (let i = 0; i < size; i++) {
+    const v = load<f64>(x + (<usize>i << 3));
+    if (v > m || v != v) m = v;
+    if (m != m) break;
+  }
+  return m;
+}
+
+/** Lane k = the f64 at p + k * stride (one element of each of two rows). */
+// @ts-ignore: decorator
+@inline function gather2(p: usize, stride: usize): v128 {
+  return v128.load64_lane(p + stride, v128.load64_zero(p), 1);
+}
+
+export function softmax_f64(a: usize, out: usize, outer: i32, size: i32, log: i32, task: i32, ntasks: i32): void {
+  const r0 = partStart(outer, task, ntasks, 1);
+  const r1 = partStart(outer, task + 1, ntasks, 1);
+  const rowBytes = <usize>size << 3;
+  const n2 = size & ~1;
+  for (let r = r0; r < r1; r++) {
+    const x = a + <usize>r * rowBytes;
+    const o = out + <usize>r * rowBytes;
+    const m = rowMax64(x, size);
+    const shift: f64 = log && !isFinite<f64>(m) ? 0 : m;
+    let s: f64 = 0;
+    if (log) {
+      for (let i = 0; i < size; i++) s += Math.exp(load<f64>(x + (<usize>i << 3)) - shift);
+      const ls = Math.log(s);
+      const sv = f64x2.splat(shift);
+      const lv = f64x2.splat(ls);
+      let i = 0;
+      for (; i < n2; i += 2) {
+        const off = <usize>i << 3;
+        v128.store(o + off, f64x2.sub(f64x2.sub(v128.load(x + off), sv), lv));
+      }
+      if (i < size) store<f64>(o + (<usize>i << 3), load<f64>(x + (<usize>i << 3)) - shift - ls);
+    } else {
+      for (let i = 0; i < size; i++) {
+        const e = Math.exp(load<f64>(x + (<usize>i << 3)) - shift);
+        store<f64>(o + (<usize>i << 3), e);
+        s += e;
+      }
+      const sv = f64x2.splat(s);
+      let i = 0;
+      for (; i < n2; i += 2) {
+        const off = <usize>i << 3;
+        v128.store(o + off, f64x2.div(v128.load(o + off), sv));
+      }
+      if (i < size) store<f64>(o + (<usize>i << 3), load<f64>(o + (<usize>i << 3)) / s);
+    }
+  }
+}
+
+/** softmax backward's output pass over one row, from its sum s. */
+// @ts-ignore: decorator
+@inline function softmaxBwdRowOut64(yr: usize, gr: usize, o: usize, size: i32, log: i32, s: f64): void {
+  if (log) {
+    for (let i = 0; i < size; i++) {
+      const off = <usize>i << 3;
+      store<f64>(o + off, load<f64>(gr + off) - Math.exp(load<f64>(yr + off)) * s);
+    }
+    return;
+  }
+  const sv = f64x2.splat(s);
+  let i = 0;
+  for (; i + 2 <= size; i += 2) {
+    const off = <usize>i << 3;
+    v128.store(o + off, f64x2.mul(v128.load(yr + off), f64x2.sub(v128.load(gr + off), sv)));
+  }
+  if (i < size) {
+    const off = <usize>i << 3;
+    store<f64>(o + off, load<f64>(yr + off) * (load<f64>(gr + off) - s));
+  }
+}
+
+export function softmax_bwd_f64(y: usize, g: usize, out: usize, outer: i32, size: i32, log: i32, task: i32, ntasks: i32): void {
+  const r0 = partStart(outer, task, ntasks, 1);
+  const r1 = partStart(outer, task + 1, ntasks, 1);
+  const rowBytes = <usize>size << 3;
+  let r = r0;
+  // the sums four rows at a time, one row per lane (each row's sum in order)
+  for (; r + 4 <= r1; r += 4) {
+    const rb = <usize>r * rowBytes;
+    const yr = y + rb;
+    const gr = g + rb;
+    let s0 = f64x2.splat(0);
+    let s1 = s0;
+    if (log) {
+      for (let i = 0; i < size; i++) {
+        const off = <usize>i << 3;
+        s0 = f64x2.add(s0, gather2(gr + off, rowBytes));
+        s1 = f64x2.add(s1, gather2(gr + off + 2 * rowBytes, rowBytes));
+      }
+    } else {
+      for (let i = 0; i < size; i++) {
+        const off = <usize>i << 3;
+        s0 = f64x2.add(s0, f64x2.mul(gather2(gr + off, rowBytes), gather2(yr + off, rowBytes)));
+        s1 = f64x2.add(s1, f64x2.mul(gather2(gr + off + 2 * rowBytes, rowBytes), gather2(yr + off + 2 * rowBytes, rowBytes)));
+      }
+    }
+    const o = out + rb;
+    softmaxBwdRowOut64(yr, gr, o, size, log, f64x2.extract_lane(s0, 0));
+    softmaxBwdRowOut64(yr + rowBytes, gr + rowBytes, o + rowBytes, size, log, f64x2.extract_lane(s0, 1));
+    const rb2 = 2 * rowBytes;
+    const rb3 = 3 * rowBytes;
+    softmaxBwdRowOut64(yr + rb2, gr + rb2, o + rb2, size, log, f64x2.extract_lane(s1, 0));
+    softmaxBwdRowOut64(yr + rb3, gr + rb3, o + rb3, size, log, f64x2.extract_lane(s1, 1));
+  }
+  for (; r < r1; r++) {
+    const rb = <usize>r * rowBytes;
+    const yr = y + rb;
+    const gr = g + rb;
+    let s: f64 = 0;
+    if (log) {
+      for (let i = 0; i < size; i++) s += load<f64>(gr + (<usize>i << 3));
+    } else {
+      for (let i = 0; i < size; i++) {
+        const off = <usize>i << 3;
+        s += load<f64>(gr + off) * load<f64>(yr + off);
+      }
+    }
+    softmaxBwdRowOut64(yr, gr, out + rb, size, log, s);
+  }
+}
+
+// layer norm: mean = sum(x) / size, q = sum((x - mean)^2), rstd = 1 / sqrt(q / size + eps),
+// out = (x - mean) * rstd * w + b; backward with a = mean(gh), c = mean(gh (x - mean) rstd):
+// gx = rstd (gh - a - (x - mean) rstd c); gw = sum over rows of g (x - mean) rstd, gb = sum of g.
+// The row sums go four rows at a time, one row per lane of two f64x2 (four independent sums, each
+// adding its row in order: the sequential sums' latency hidden, the results unchanged).
+
+/** layer norm's output pass over one row, from its mean and rstd. */
+// @ts-ignore: decorator
+@inline function lnRowOut64(xr: usize, w: usize, b: usize, o: usize, size: i32, mu: f64, rs: f64): void {
+  const mv = f64x2.splat(mu);
+  const rv = f64x2.splat(rs);
+  let i = 0;
+  for (; i + 2 <= size; i += 2) {
+    const off = <usize>i << 3;
+    let v = f64x2.mul(f64x2.sub(v128.load(xr + off), mv), rv);
+    if (w) v = f64x2.mul(v, v128.load(w + off));
+    if (b) v = f64x2.add(v, v128.load(b + off));
+    v128.store(o + off, v);
+  }
+  if (i < size) {
+    const off = <usize>i << 3;
+    let v = (load<f64>(xr + off) - mu) * rs;
+    if (w) v *= load<f64>(w + off);
+    if (b) v += load<f64>(b + off);
+    store<f64>(o + off, v);
+  }
+}
+
+export function layernorm_f64(
+  x: usize, w: usize, b: usize, out: usize, mean: usize, rstd: usize,
+  outer: i32, size: i32, eps: f64, task: i32, ntasks: i32,
+): void {
+  const r0 = partStart(outer, task, ntasks, 1);
+  const r1 = partStart(outer, task + 1, ntasks, 1);
+  const rowBytes = <usize>size << 3;
+  const sz = f64x2.splat(<f64>size);
+  const ev = f64x2.splat(eps);
+  let r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const xr = x + <usize>r * rowBytes;
+    const xr2 = xr + 2 * rowBytes;
+    let s0 = f64x2.splat(0);
+    let s1 = s0;
+    for (let i = 0; i < size; i++) {
+      const off = <usize>i << 3;
+      s0 = f64x2.add(s0, gather2(xr + off, rowBytes));
+      s1 = f64x2.add(s1, gather2(xr2 + off, rowBytes));
+    }
+    const mu0 = f64x2.div(s0, sz);
+    const mu1 = f64x2.div(s1, sz);
+    let q0 = f64x2.splat(0);
+    let q1 = q0;
+    for (let i = 0; i < size; i++) {
+      const off = <usize>i << 3;
+      const d0 = f64x2.sub(gather2(xr + off, rowBytes), mu0);
+      const d1 = f64x2.sub(gather2(xr2 + off, rowBytes), mu1);
+      q0 = f64x2.add(q0, f64x2.mul(d0, d0));
+      q1 = f64x2.add(q1, f64x2.mul(d1, d1));
+    }
+    const one = f64x2.splat(1);
+    const rs0 = f64x2.div(one, f64x2.sqrt(f64x2.add(f64x2.div(q0, sz), ev)));
+    const rs1 = f64x2.div(one, f64x2.sqrt(f64x2.add(f64x2.div(q1, sz), ev)));
+    const ro = <usize>r << 3;
+    v128.store(mean + ro, mu0);
+    v128.store(mean + ro, mu1, 16);
+    v128.store(rstd + ro, rs0);
+    v128.store(rstd + ro, rs1, 16);
+    for (let k = 0; k < 4; k++) {
+      const rb = <usize>(r + k) * rowBytes;
+      lnRowOut64(x + rb, w, b, out + rb, size, load<f64>(mean + ro + (<usize>k << 3)), load<f64>(rstd + ro + (<usize>k << 3)));
+    }
+  }
+  for (; r < r1; r++) {
+    const xr = x + <usize>r * rowBytes;
+    let s: f64 = 0;
+    for (let i = 0; i < size; i++) s += load<f64>(xr + (<usize>i << 3));
+    const mu = s / <f64>size;
+    let q: f64 = 0;
+    for (let i = 0; i < size; i++) {
+      const d = load<f64>(xr + (<usize>i << 3)) - mu;
+      q += d * d;
+    }
+    const rs = 1 / Math.sqrt(q / <f64>size + eps);
+    store<f64>(mean + (<usize>r << 3), mu);
+    store<f64>(rstd + (<usize>r << 3), rs);
+    lnRowOut64(xr, w, b, out + <usize>r * rowBytes, size, mu, rs);
+  }
+}
+
+/** layer norm backward's gx pass over one row, from its mean, rstd and the means a and c. */
+// @ts-ignore: decorator
+@inline function lnBwdRowOut64(gr: usize, xr: usize, w: usize, o: usize, size: i32, mu: f64, rs: f64, a: f64, c: f64): void {
+  const mv = f64x2.splat(mu);
+  const rv = f64x2.splat(rs);
+  const av = f64x2.splat(a);
+  const cv = f64x2.splat(c);
+  let i = 0;
+  for (; i + 2 <= size; i += 2) {
+    const off = <usize>i << 3;
+    const gh = w ? f64x2.mul(v128.load(gr + off), v128.load(w + off)) : v128.load(gr + off);
+    const xh = f64x2.mul(f64x2.sub(v128.load(xr + off), mv), rv);
+    v128.store(o + off, f64x2.mul(rv, f64x2.sub(f64x2.sub(gh, av), f64x2.mul(xh, cv))));
+  }
+  if (i < size) {
+    const off = <usize>i << 3;
+    const gh = w ? load<f64>(gr + off) * load<f64>(w + off) : load<f64>(gr + off);
+    store<f64>(o + off, rs * (gh - a - (load<f64>(xr + off) - mu) * rs * c));
+  }
+}
+
+export function layernorm_bwd_f64(
+  g: usize, x: usize, w: usize, mean: usize, rstd: usize, gx: usize,
+  outer: i32, size: i32, task: i32, ntasks: i32,
+): void {
+  const r0 = partStart(outer, task, ntasks, 1);
+  const r1 = partStart(outer, task + 1, ntasks, 1);
+  const rowBytes = <usize>size << 3;
+  const sz = f64x2.splat(<f64>size);
+  let r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const rb = <usize>r * rowBytes;
+    const gr = g + rb;
+    const xr = x + rb;
+    const ro = <usize>r << 3;
+    const mu0 = v128.load(mean + ro);
+    const mu1 = v128.load(mean + ro, 16);
+    const rs0 = v128.load(rstd + ro);
+    const rs1 = v128.load(rstd + ro, 16);
+    let a0 = f64x2.splat(0);
+    let a1 = a0;
+    let c0 = a0;
+    let c1 = a0;
+    for (let i = 0; i < size; i++) {
+      const off = <usize>i << 3;
+      let g0 = gather2(gr + off, rowBytes);
+      let g1 = gather2(gr + off + 2 * rowBytes, rowBytes);
+      if (w) {
+        const wv = v128.load64_splat(w + off);
+        g0 = f64x2.mul(g0, wv);
+        g1 = f64x2.mul(g1, wv);
+      }
+      a0 = f64x2.add(a0, g0);
+      a1 = f64x2.add(a1, g1);
+      c0 = f64x2.add(c0, f64x2.mul(f64x2.mul(g0, f64x2.sub(gather2(xr + off, rowBytes), mu0)), rs0));
+      c1 = f64x2.add(c1, f64x2.mul(f64x2.mul(g1, f64x2.sub(gather2(xr + off + 2 * rowBytes, rowBytes), mu1)), rs1));
+    }
+    a0 = f64x2.div(a0, sz);
+    a1 = f64x2.div(a1, sz);
+    c0 = f64x2.div(c0, sz);
+    c1 = f64x2.div(c1, sz);
+    lnBwdRowOut64(gr, xr, w, gx + rb, size, f64x2.extract_lane(mu0, 0), f64x2.extract_lane(rs0, 0), f64x2.extract_lane(a0, 0), f64x2.extract_lane(c0, 0));
+    lnBwdRowOut64(gr + rowBytes, xr + rowBytes, w, gx + rb + rowBytes, size, f64x2.extract_lane(mu0, 1), f64x2.extract_lane(rs0, 1), f64x2.extract_lane(a0, 1), f64x2.extract_lane(c0, 1));
+    const rb2 = 2 * rowBytes;
+    const rb3 = 3 * rowBytes;
+    lnBwdRowOut64(gr + rb2, xr + rb2, w, gx + rb + rb2, size, f64x2.extract_lane(mu1, 0), f64x2.extract_lane(rs1, 0), f64x2.extract_lane(a1, 0), f64x2.extract_lane(c1, 0));
+    lnBwdRowOut64(gr + rb3, xr + rb3, w, gx + rb + rb3, size, f64x2.extract_lane(mu1, 1), f64x2.extract_lane(rs1, 1), f64x2.extract_lane(a1, 1), f64x2.extract_lane(c1, 1));
+  }
+  for (; r < r1; r++) {
+    const rb = <usize>r * rowBytes;
+    const gr = g + rb;
+    const xr = x + rb;
+    const mu = load<f64>(mean + (<usize>r << 3));
+    const rs = load<f64>(rstd + (<usize>r << 3));
+    let a: f64 = 0;
+    let c: f64 = 0;
+    for (let i = 0; i < size; i++) {
+      const off = <usize>i << 3;
+      const gh = w ? load<f64>(gr + off) * load<f64>(w + off) : load<f64>(gr + off);
+      a += gh;
+      c += gh * (load<f64>(xr + off) - mu) * rs;
+    }
+    lnBwdRowOut64(gr, xr, w, gx + rb, size, mu, rs, a / <f64>size, c / <f64>size);
+  }
+}
+
+export function layernorm_bwd_wb_f64(
+  g: usize, x: usize, mean: usize, rstd: usize, gw: usize, gb: usize,
+  outer: i32, size: i32, task: i32, ntasks: i32,
+): void {
+  const c0 = partStart(size, task, ntasks, 16);
+  const c1 = partStart(size, task + 1, ntasks, 16);
+  if (c0 >= c1) return;
+  const rowBytes = <usize>size << 3;
+  for (let j = c0; j < c1; j++) {
+    if (gw) store<f64>(gw + (<usize>j << 3), 0);
+    if (gb) store<f64>(gb + (<usize>j << 3), 0);
+  }
+  const j2 = c0 + ((c1 - c0) & ~1);
+  for (let r = 0; r < outer; r++) {
+    const gr = g + <usize>r * rowBytes;
+    const xr = x + <usize>r * rowBytes;
+    const mu = load<f64>(mean + (<usize>r << 3));
+    const rs = load<f64>(rstd + (<usize>r << 3));
+    const mv = f64x2.splat(mu);
+    const rv = f64x2.splat(rs);
+    let j = c0;
+    for (; j < j2; j += 2) {
+      const off = <usize>j << 3;
+      const gv = v128.load(gr + off);
+      if (gw) {
+        const t = f64x2.mul(f64x2.mul(gv, f64x2.sub(v128.load(xr + off), mv)), rv);
+        v128.store(gw + off, f64x2.add(v128.load(gw + off), t));
+      }
+      if (gb) v128.store(gb + off, f64x2.add(v128.load(gb + off), gv));
+    }
+    if (j < c1) {
+      const off = <usize>j << 3;
+      const gv = load<f64>(gr + off);
+      if (gw) store<f64>(gw + off, load<f64>(gw + off) + gv * (load<f64>(xr + off) - mu) * rs);
+      if (gb) store<f64>(gb + off, load<f64>(gb + off) + gv);
+    }
+  }
+}
+
+// Adam / AdamW in f64 (the reference's order; outputs may alias inputs):
+//   g = sign * grad; g += l2 * p (Adam); p *= decay (AdamW); m = b1*m + c1*g; v = b2*v + c2*g*g;
+//   p += negStep * (m / (sqrt(v) / bc2s + eps))
+
+export function adam_f64(
+  p: usize, g: usize, m: usize, v: usize, po: usize, mo: usize, vo: usize, n: i32,
+  sign: f64, l2: f64, decay: f64, b1: f64, c1: f64, b2: f64, c2: f64, negStep: f64, bc2s: f64, eps: f64,
+  task: i32, ntasks: i32,
+): void {
+  const s = partStart(n, task, ntasks, 16);
+  const e = partStart(n, task + 1, ntasks, 16);
+  const signV = f64x2.splat(sign), l2V = f64x2.splat(l2), decayV = f64x2.splat(decay);
+  const b1V = f64x2.splat(b1), c1V = f64x2.splat(c1), b2V = f64x2.splat(b2), c2V = f64x2.splat(c2);
+  const stepV = f64x2.splat(negStep), bcV = f64x2.splat(bc2s), epsV = f64x2.splat(eps);
+  const useL2 = l2 != 0;
+  const useDecay = decay != 1;
+  let i = s;
+  for (; i + 2 <= e; i += 2) {
+    const off = <usize>i << 3;
+    let pv = v128.load(p + off);
+    let gv = f64x2.mul(signV, v128.load(g + off));
+    if (useL2) gv = f64x2.add(gv, f64x2.mul(l2V, pv));
+    if (useDecay) pv = f64x2.mul(pv, decayV);
+    const mv = f64x2.add(f64x2.mul(b1V, v128.load(m + off)), f64x2.mul(c1V, gv));
+    const vv = f64x2.add(f64x2.mul(b2V, v128.load(v + off)), f64x2.mul(c2V, f64x2.mul(gv, gv)));
+    const denom = f64x2.add(f64x2.div(f64x2.sqrt(vv), bcV), epsV);
+    v128.store(po + off, f64x2.add(pv, f64x2.mul(stepV, f64x2.div(mv, denom))));
+    v128.store(mo + off, mv);
+    v128.store(vo + off, vv);
+  }
+  if (i < e) {
+    const off = <usize>i << 3;
+    let pi = load<f64>(p + off);
+    let gi = sign * load<f64>(g + off);
+    if (useL2) gi = gi + l2 * pi;
+    if (useDecay) pi = pi * decay;
+    const mi = b1 * load<f64>(m + off) + c1 * gi;
+    const vi = b2 * load<f64>(v + off) + c2 * (gi * gi);
+    const denom = Math.sqrt(vi) / bc2s + eps;
+    store<f64>(po + off, pi + negStep * (mi / denom));
+    store<f64>(mo + off, mi);
+    store<f64>(vo + off, vi);
+  }
+}
+
+// Batch normalization (training) of a compact (n, c, inner) f64 array, the reference's formulas:
+// mean = sum(x) / m, var = sum((x - mean)^2) / m (sums in the order n then inner),
+// rstd = 1 / sqrt(var + eps), y = ((x - mean) * rstd) * w + b; running statistics
+// rmo = rm * keep + mean * mom, rvo = rv * keep + (var * unbias) * mom. Backward (as the float32
+// kernel): gw = sgx = sum g xhat, gb = sg = sum g; gx = rstd ((g w - sg w / m) - xhat sgx w / m).
+// The channel sums go two channels per f64x2 (each lane one channel's sum in order): inner == 1
+// two adjacent channels a vector, inner > 1 four channels in two vectors. Tasks split the channels
+// in twos.
+
+/**
+ * Channels ch, ch + 1 from their means mu and sums of squares q (f64x2): stores mean, var and rstd
+ * (and the running statistics when rm) and returns rstd.
+ */
+// @ts-ignore: decorator
+@inline function bnStats2(
+  ch: i32, mu: v128, q: v128, fm: f64, eps: f64, mean: usize, vr: usize, rstd: usize,
+  rm: usize, rv: usize, rmo: usize, rvo: usize, keep: f64, mom: f64, unbias: f64,
+): v128 {
+  const off = <usize>ch << 3;
+  const va = f64x2.div(q, f64x2.splat(fm));
+  const r = f64x2.div(f64x2.splat(1), f64x2.sqrt(f64x2.add(va, f64x2.splat(eps))));
+  v128.store(mean + off, mu);
+  v128.store(vr + off, va);
+  v128.store(rstd + off, r);
+  if (rm) {
+    const kv = f64x2.splat(keep);
+    const mm = f64x2.splat(mom);
+    v128.store(rmo + off, f64x2.add(f64x2.mul(v128.load(rm + off), kv), f64x2.mul(mu, mm)));
+    v128.store(rvo + off, f64x2.add(f64x2.mul(v128.load(rv + off), kv), f64x2.mul(f64x2.mul(va, f64x2.splat(unbias)), mm)));
+  }
+  return r;
+}
+
+/** batch norm's output pass over channel ch (inner elements per sample). */
+// @ts-ignore: decorator
+@inline function bnChanOut64(
+  x: usize, out: usize, w: usize, b: usize, mean: usize, rstd: usize, ch: i32, n: i32, inner: i32, rowBytes: usize,
+): void {
+  const off = <usize>ch << 3;
+  const mu = load<f64>(mean + off);
+  const r = load<f64>(rstd + off);
+  const wc: f64 = w ? load<f64>(w + off) : 1;
+  const bc: f64 = b ? load<f64>(b + off) : 0;
+  const mv = f64x2.splat(mu);
+  const rv = f64x2.splat(r);
+  const wv = f64x2.splat(wc);
+  const bv = f64x2.splat(bc);
+  let p = x + <usize>ch * (<usize>inner << 3);
+  let po = out + <usize>ch * (<usize>inner << 3);
+  for (let i = 0; i < n; i++, p += rowBytes, po += rowBytes) {
+    let l = 0;
+    for (; l + 2 <= inner; l += 2) {
+      const lo = <usize>l << 3;
+      let y = f64x2.mul(f64x2.sub(v128.load(p + lo), mv), rv);
+      if (w) y = f64x2.mul(y, wv);
+      if (b) y = f64x2.add(y, bv);
+      v128.store(po + lo, y);
+    }
+    if (l < inner) {
+      const lo = <usize>l << 3;
+      let y = (load<f64>(p + lo) - mu) * r;
+      if (w) y = y * wc;
+      if (b) y = y + bc;
+      store<f64>(po + lo, y);
+    }
+  }
+}
+
+export function batchnorm_f64(
+  x: usize, w: usize, b: usize, out: usize, mean: usize, vr: usize, rstd: usize,
+  n: i32, c: i32, inner: i32, eps: f64,
+  rm: usize, rv: usize, rmo: usize, rvo: usize, keep: f64, mom: f64, unbias: f64,
+  task: i32, ntasks: i32,
+): void {
+  const c0 = partStart(c, task, ntasks, 2);
+  const c1 = partStart(c, task + 1, ntasks, 2);
+  const fm = <f64>n * <f64>inner;
+  const fmv = f64x2.splat(fm);
+  const rowBytes = <usize>c * <usize>inner << 3;
+  const cs = <usize>inner << 3;
+  let ch = c0;
+  if (inner == 1) {
+    for (; ch + 2 <= c1; ch += 2) {
+      const off = <usize>ch << 3;
+      let s = f64x2.splat(0);
+      for (let i = 0, p = x + off; i < n; i++, p += rowBytes) s = f64x2.add(s, v128.load(p));
+      const mu = f64x2.div(s, fmv);
+      let q = f64x2.splat(0);
+      for (let i = 0, p = x + off; i < n; i++, p += rowBytes) {
+        const d = f64x2.sub(v128.load(p), mu);
+        q = f64x2.add(q, f64x2.mul(d, d));
+      }
+      const r = bnStats2(ch, mu, q, fm, eps, mean, vr, rstd, rm, rv, rmo, rvo, keep, mom, unbias);
+      const wv = w ? v128.load(w + off) : f64x2.splat(1);
+      const bv = b ? v128.load(b + off) : f64x2.splat(0);
+      for (let i = 0, p = off; i < n; i++, p += rowBytes) {
+        let y = f64x2.mul(f64x2.sub(v128.load(x + p), mu), r);
+        if (w) y = f64x2.mul(y, wv);
+        if (b) y = f64x2.add(y, bv);
+        v128.store(out + p, y);
+      }
+    }
+  } else {
+    for (; ch + 4 <= c1; ch += 4) {
+      const first = x + <usize>ch * cs;
+      let s0 = f64x2.splat(0);
+      let s1 = s0;
+      let p = first;
+      for (let i = 0; i < n; i++, p += rowBytes) {
+        for (let l = 0; l < inner; l++) {
+          const pl = p + (<usize>l << 3);
+          s0 = f64x2.add(s0, gather2(pl, cs));
+          s1 = f64x2.add(s1, gather2(pl + 2 * cs, cs));
+        }
+      }
+      const mu0 = f64x2.div(s0, fmv);
+      const mu1 = f64x2.div(s1, fmv);
+      let q0 = f64x2.splat(0);
+      let q1 = q0;
+      p = first;
+      for (let i = 0; i < n; i++, p += rowBytes) {
+        for (let l = 0; l < inner; l++) {
+          const pl = p + (<usize>l << 3);
+          const d0 = f64x2.sub(gather2(pl, cs), mu0);
+          const d1 = f64x2.sub(gather2(pl + 2 * cs, cs), mu1);
+          q0 = f64x2.add(q0, f64x2.mul(d0, d0));
+          q1 = f64x2.add(q1, f64x2.mul(d1, d1));
+        }
+      }
+      bnStats2(ch, mu0, q0, fm, eps, mean, vr, rstd, rm, rv, rmo, rvo, keep, mom, unbias);
+      bnStats2(ch + 2, mu1, q1, fm, eps, mean, vr, rstd, rm, rv, rmo, rvo, keep, mom, unbias);
+      for (let k = 0; k < 4; k++) bnChanOut64(x, out, w, b, mean, rstd, ch + k, n, inner, rowBytes);
+    }
+  }
+  for (; ch < c1; ch++) {
+    const first = x + <usize>ch * cs;
+    let s: f64 = 0;
+    let p = first;
+    for (let i = 0; i < n; i++, p += rowBytes) {
+      for (let l = 0; l < inner; l++) s += load<f64>(p + (<usize>l << 3));
+    }
+    const mu = s / fm;
+    let q: f64 = 0;
+    p = first;
+    for (let i = 0; i < n; i++, p += rowBytes) {
+      for (let l = 0; l < inner; l++) {
+        const d = load<f64>(p + (<usize>l << 3)) - mu;
+        q += d * d;
+      }
+    }
+    const va = q / fm;
+    const r = 1 / Math.sqrt(va + eps);
+    const off = <usize>ch << 3;
+    store<f64>(mean + off, mu);
+    store<f64>(vr + off, va);
+    store<f64>(rstd + off, r);
+    if (rm) {
+      store<f64>(rmo + off, load<f64>(rm + off) * keep + mu * mom);
+      store<f64>(rvo + off, load<f64>(rv + off) * keep + (va * unbias) * mom);
+    }
+    bnChanOut64(x, out, w, b, mean, rstd, ch, n, inner, rowBytes);
+  }
+}
+
+/** batch norm backward's gx pass over channel ch from a = sg w / m and cc = sgx w / m. */
+// @ts-ignore: decorator
+@inline function bnBwdChanOut64(
+  g: usize, x: usize, gx: usize, mu: f64, rs: f64, wc: f64, a: f64, cc: f64, ch: i32, n: i32, inner: i32, rowBytes: usize,
+): void {
+  const mv = f64x2.splat(mu);
+  const rv = f64x2.splat(rs);
+  const wv = f64x2.splat(wc);
+  const av = f64x2.splat(a);
+  const cv = f64x2.splat(cc);
+  for (let i = 0; i < n; i++) {
+    const base = <usize>i * rowBytes + <usize>ch * (<usize>inner << 3);
+    let l = 0;
+    for (; l + 2 <= inner; l += 2) {
+      const o = base + (<usize>l << 3);
+      const xh = f64x2.mul(f64x2.sub(v128.load(x + o), mv), rv);
+      v128.store(gx + o, f64x2.mul(rv, f64x2.sub(f64x2.sub(f64x2.mul(v128.load(g + o), wv), av), f64x2.mul(xh, cv))));
+    }
+    if (l < inner) {
+      const o = base + (<usize>l << 3);
+      const xh = (load<f64>(x + o) - mu) * rs;
+      store<f64>(gx + o, rs * ((load<f64>(g + o) * wc - a) - xh * cc));
+    }
+  }
+}
+
+export function batchnorm_bwd_f64(
+  g: usize, x: usize, w: usize, mean: usize, rstd: usize, gx: usize, gw: usize, gb: usize,
+  n: i32, c: i32, inner: i32, task: i32, ntasks: i32,
+): void {
+  const c0 = partStart(c, task, ntasks, 2);
+  const c1 = partStart(c, task + 1, ntasks, 2);
+  const m = <f64>n * <f64>inner;
+  const mv = f64x2.splat(m);
+  const rowBytes = <usize>c * <usize>inner << 3;
+  const cs = <usize>inner << 3;
+  let ch = c0;
+  if (inner == 1) {
+    for (; ch + 2 <= c1; ch += 2) {
+      const off = <usize>ch << 3;
+      const mu = v128.load(mean + off);
+      const rs = v128.load(rstd + off);
+      let sg = f64x2.splat(0);
+      let sx = sg;
+      for (let i = 0, p = off; i < n; i++, p += rowBytes) {
+        const gv = v128.load(g + p);
+        sg = f64x2.add(sg, gv);
+        sx = f64x2.add(sx, f64x2.mul(gv, f64x2.mul(f64x2.sub(v128.load(x + p), mu), rs)));
+      }
+      if (gw) v128.store(gw + off, sx);
+      if (gb) v128.store(gb + off, sg);
+      if (!gx) continue;
+      const wv = w ? v128.load(w + off) : f64x2.splat(1);
+      const a = f64x2.div(f64x2.mul(sg, wv), mv);
+      const k = f64x2.div(f64x2.mul(sx, wv), mv);
+      for (let i = 0, p = off; i < n; i++, p += rowBytes) {
+        const xh = f64x2.mul(f64x2.sub(v128.load(x + p), mu), rs);
+        v128.store(gx + p, f64x2.mul(rs, f64x2.sub(f64x2.sub(f64x2.mul(v128.load(g + p), wv), a), f64x2.mul(xh, k))));
+      }
+    }
+  } else {
+    for (; ch + 4 <= c1; ch += 4) {
+      const off = <usize>ch << 3;
+      const mu0 = v128.load(mean + off);
+      const mu1 = v128.load(mean + off, 16);
+      const rs0 = v128.load(rstd + off);
+      const rs1 = v128.load(rstd + off, 16);
+      let sg0 = f64x2.splat(0);
+      let sg1 = sg0;
+      let sx0 = sg0;
+      let sx1 = sg0;
+      for (let i = 0; i < n; i++) {
+        const base = <usize>i * rowBytes + <usize>ch * cs;
+        for (let l = 0; l < inner; l++) {
+          const o = base + (<usize>l << 3);
+          const g0 = gather2(g + o, cs);
+          const g1 = gather2(g + o + 2 * cs, cs);
+          sg0 = f64x2.add(sg0, g0);
+          sg1 = f64x2.add(sg1, g1);
+          sx0 = f64x2.add(sx0, f64x2.mul(g0, f64x2.mul(f64x2.sub(gather2(x + o, cs), mu0), rs0)));
+          sx1 = f64x2.add(sx1, f64x2.mul(g1, f64x2.mul(f64x2.sub(gather2(x + o + 2 * cs, cs), mu1), rs1)));
+        }
+      }
+      if (gw) {
+        v128.store(gw + off, sx0);
+        v128.store(gw + off, sx1, 16);
+      }
+      if (gb) {
+        v128.store(gb + off, sg0);
+        v128.store(gb + off, sg1, 16);
+      }
+      if (!gx) continue;
+      const w0 = w ? v128.load(w + off) : f64x2.splat(1);
+      const w1 = w ? v128.load(w + off, 16) : f64x2.splat(1);
+      const a0 = f64x2.div(f64x2.mul(sg0, w0), mv);
+      const a1 = f64x2.div(f64x2.mul(sg1, w1), mv);
+      const k0 = f64x2.div(f64x2.mul(sx0, w0), mv);
+      const k1 = f64x2.div(f64x2.mul(sx1, w1), mv);
+      bnBwdChanOut64(g, x, gx, f64x2.extract_lane(mu0, 0), f64x2.extract_lane(rs0, 0), f64x2.extract_lane(w0, 0), f64x2.extract_lane(a0, 0), f64x2.extract_lane(k0, 0), ch, n, inner, rowBytes);
+      bnBwdChanOut64(g, x, gx, f64x2.extract_lane(mu0, 1), f64x2.extract_lane(rs0, 1), f64x2.extract_lane(w0, 1), f64x2.extract_lane(a0, 1), f64x2.extract_lane(k0, 1), ch + 1, n, inner, rowBytes);
+      bnBwdChanOut64(g, x, gx, f64x2.extract_lane(mu1, 0), f64x2.extract_lane(rs1, 0), f64x2.extract_lane(w1, 0), f64x2.extract_lane(a1, 0), f64x2.extract_lane(k1, 0), ch + 2, n, inner, rowBytes);
+      bnBwdChanOut64(g, x, gx, f64x2.extract_lane(mu1, 1), f64x2.extract_lane(rs1, 1), f64x2.extract_lane(w1, 1), f64x2.extract_lane(a1, 1), f64x2.extract_lane(k1, 1), ch + 3, n, inner, rowBytes);
+    }
+  }
+  for (; ch < c1; ch++) {
+    const off = <usize>ch << 3;
+    const mu = load<f64>(mean + off);
+    const rs = load<f64>(rstd + off);
+    const wc: f64 = w ? load<f64>(w + off) : 1;
+    let sg: f64 = 0;
+    let sgx: f64 = 0;
+    for (let i = 0; i < n; i++) {
+      const base = <usize>i * rowBytes + <usize>ch * cs;
+      for (let l = 0; l < inner; l++) {
+        const o = base + (<usize>l << 3);
+        const gv = load<f64>(g + o);
+        sg += gv;
+        sgx += gv * ((load<f64>(x + o) - mu) * rs);
+      }
+    }
+    if (gw) store<f64>(gw + off, sgx);
+    if (gb) store<f64>(gb + off, sg);
+    if (!gx) continue;
+    bnBwdChanOut64(g, x, gx, mu, rs, wc, (sg * wc) / m, (sgx * wc) / m, ch, n, inner, rowBytes);
   }
 }
 

@@ -2,7 +2,8 @@
  * The optional fused backend members (softmax, softmaxBackward, layerNorm, layerNormBackward,
  * adamStep) and the ops and optimizers that use them:
  * - each backend's kernels against the plain-TypeScript reference (cpu/fused.ts), on shapes that
- *   exercise SIMD tails and the thread split, and on rows holding infinities and NaN;
+ *   exercise SIMD tails and the thread split, and on rows holding infinities and NaN; in float64
+ *   bit for bit, except softmax's exp/log (a few ulp);
  * - the fused paths against the composite fallbacks, which run on a copy of the same backend with
  *   the fused members removed (so both paths are tested on every device);
  * - first and second derivatives and forward mode by float64 finite differences;
@@ -14,7 +15,7 @@ import * as nd from '../src/index.js';
 import { NDArray } from '../src/ndarray/ndarray.js';
 import type { Backend } from '../src/ndarray/backend.js';
 import { cpuFused, FUSED_MEMBERS } from '../src/ndarray/cpu/fused.js';
-import { assertClose, checkDerivatives, flat } from './helpers.js';
+import { assertClose, checkDerivatives, flat, sameBits } from './helpers.js';
 
 const DEVICE = nd.getDefaultDevice();
 /** The default device's backend without its fused members: the op layer takes its fallbacks. */
@@ -162,6 +163,146 @@ describe(`fused kernels on ${DEVICE} against the reference`, () => {
         assert.deepEqual(vals(pc), vals(po!));
         assert.deepEqual(vals(vc), vals(vo!));
       });
+    }
+  }
+});
+
+// ---------------------------------------------------------------- float64 kernels against the reference
+
+/** The spacing of doubles at |v| (for v normal). */
+const ulp = (v: number): number => (v === 0 ? Number.MIN_VALUE : 2 ** (Math.floor(Math.log2(Math.abs(v))) - 52));
+
+/**
+ * a and b agree to within k ulp of max(|a|, |b|, floor) (non-finite values must be identical):
+ * the float64 kernels differ from the reference only by exp/log (musl against V8, <= ~2 ulp).
+ */
+function ulpClose(a: NDArray, b: NDArray, k: number, floor: number, msg: string): void {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  assert.equal(x.length, y.length, msg);
+  for (let i = 0; i < x.length; i++) {
+    const p = Number(x[i]);
+    const q = Number(y[i]);
+    if (!Number.isFinite(p) || !Number.isFinite(q)) {
+      if (!Object.is(p, q) && !(p !== p && q !== q)) assert.fail(`${msg}: element ${i}: ${p} != ${q}`);
+      continue;
+    }
+    const tol = k * ulp(Math.max(Math.abs(p), Math.abs(q), floor));
+    if (Math.abs(p - q) > tol) assert.fail(`${msg}: element ${i}: ${p} != ${q} (${Math.abs(p - q) / ulp(Math.max(Math.abs(p), Math.abs(q), floor))} ulp)`);
+  }
+}
+
+
+const F64_ROWS: [number, number][] = [
+  [1, 1], [3, 1], [2, 2], [5, 3], [1, 7], [4, 7], [9, 7], [6, 10], [13, 13], [1, 1023], [3, 1023], [8, 1023],
+  [300, 513], [6400, 10], [6401, 3], [70, 1061],
+];
+
+describe(`float64 fused kernels on ${DEVICE} against the reference`, () => {
+  const e64 = (shape: number[], device: string) => NDArray.empty(shape, 'float64', device);
+  const r64 = (shape: number[], seed: number, scale = 3) => rnd(shape, { seed, scale, dtype: 'float64' }).array;
+
+  for (const [outer, size] of F64_ROWS) {
+    for (const log of [false, true]) {
+      test(`${log ? 'log-' : ''}softmax and its backward, rows (${outer}, ${size})`, () => {
+        const x = r64([outer, size], outer * 31 + size, 20);
+        const g = r64([outer, size], size);
+        const mine = e64([outer, size], DEVICE);
+        const ref = e64([outer, size], 'cpu');
+        be.softmax!(x, mine, outer, size, log);
+        cpuFused.softmax(host(x), ref, outer, size, log);
+        // softmax: a few ulp of each value; log-softmax: of the row's scale (x - max - log(sum))
+        ulpClose(mine, ref, 10, log ? 64 : 0, 'forward');
+        const gm = e64([outer, size], DEVICE);
+        const gr = e64([outer, size], 'cpu');
+        be.softmaxBackward!(ref.toDevice(DEVICE), g, gm, outer, size, log); // both from the same y
+        cpuFused.softmaxBackward(ref, host(g), gr, outer, size, log);
+        if (log) ulpClose(gm, gr, 8, 64, 'backward'); // exp(y)
+        else sameBits(gm, gr, 'backward');
+      });
+    }
+  }
+
+  test('softmax rows holding infinities, NaN and signed zeros', () => {
+    const inf = Infinity;
+    const rows = [
+      [1, 2, -inf, 3, 0, -inf, 2],
+      [-inf, -inf, -inf, -inf, -inf, -inf, -inf],
+      [inf, 1, 2, 3, 4, 5, 6],
+      [1, inf, 2, inf, 4, 5, 6],
+      [NaN, 1, 2, 3, 4, 5, 6],
+      [1, 2, 3, 4, 5, 6, NaN],
+      [1e300, -1e300, 0, 5, 6, 7, 8],
+      [-0, 0, -0, 0, -0, 0, -0],
+      [-745, -746, -747, -748, -749, -750, -751],
+    ];
+    const x = nd.tensor(rows, { dtype: 'float64', device: DEVICE }).array;
+    for (const log of [false, true]) {
+      const mine = e64([rows.length, 7], DEVICE);
+      const ref = e64([rows.length, 7], 'cpu');
+      be.softmax!(x, mine, rows.length, 7, log);
+      cpuFused.softmax(host(x), ref, rows.length, 7, log);
+      ulpClose(mine, ref, 10, log ? 64 : 0, `${log ? 'log-' : ''}softmax`);
+    }
+  });
+
+  for (const [outer, size] of [[1, 1], [3, 5], [4, 8], [1, 7], [7, 13], [5, 1023], [300, 513], [64, 1024 + 37]] as [number, number][]) {
+    for (const affine of ['wb', 'w', 'b', 'none'] as const) {
+      test(`layerNorm and its backward, rows (${outer}, ${size}), affine ${affine}: bit for bit`, () => {
+        const x = rnd([outer, size], { seed: outer + size, scale: 4, dtype: 'float64' });
+        const xa = nd.add(x, 100).array; // an offset mean
+        const w = affine === 'wb' || affine === 'w' ? r64([size], 3) : null;
+        const b = affine === 'wb' || affine === 'b' ? r64([size], 4) : null;
+        const g = r64([outer, size], 5);
+        const run = (k: typeof cpuFused, device: string, outs: 'all' | 'gx' | 'gw' | 'gb') => {
+          const on = (a: NDArray | null) => a && a.toDevice(device);
+          const out = e64([outer, size], device);
+          const mean = e64([outer], device);
+          const rstd = e64([outer], device);
+          k.layerNorm(on(xa)!, on(w), on(b), out, mean, rstd, outer, size, 1e-5);
+          const gx = outs === 'all' || outs === 'gx' ? e64([outer, size], device) : null;
+          const gw = outs === 'all' || outs === 'gw' ? e64([size], device) : null;
+          const gb = outs === 'all' || outs === 'gb' ? e64([size], device) : null;
+          k.layerNormBackward(on(g)!, on(xa)!, on(w), mean, rstd, gx, gw, gb, outer, size);
+          return { out, mean, rstd, gx, gw, gb };
+        };
+        for (const outs of ['all', 'gx', 'gw', 'gb'] as const) {
+          const mine = run(be as typeof cpuFused, DEVICE, outs);
+          const ref = run(cpuFused, 'cpu', outs);
+          for (const [name, v] of Object.entries(mine)) {
+            const r = (ref as Record<string, NDArray | null>)[name]!;
+            if (v) sameBits(v, r, `${name} (${outs})`);
+          }
+        }
+      });
+    }
+  }
+
+  for (const n of [1, 7, 1023, 70001]) {
+    for (const decoupled of [false, true]) {
+      for (const maximize of [false, true]) {
+        for (const weightDecay of [0, 0.1]) {
+          test(`adamStep (${decoupled ? 'AdamW' : 'Adam'}, n ${n}, weight decay ${weightDecay}${maximize ? ', maximize' : ''}) in and out of place: bit for bit`, () => {
+            const p = r64([n], 1);
+            const g = r64([n], 2);
+            const m = r64([n], 3, 0.1);
+            const v = nd.abs(rnd([n], { seed: 4, scale: 0.01, dtype: 'float64' })).array;
+            const spec = { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay, decoupled, maximize, step: 3 };
+            const [po, mo, vo] = [0, 1, 2].map(() => e64([n], DEVICE));
+            be.adamStep!({ param: p, grad: g, expAvg: m, expAvgSq: v, paramOut: po!, expAvgOut: mo!, expAvgSqOut: vo! }, n, spec);
+            const [pr, mr, vr] = [0, 1, 2].map(() => e64([n], 'cpu'));
+            cpuFused.adamStep({ param: host(p), grad: host(g), expAvg: host(m), expAvgSq: host(v), paramOut: pr!, expAvgOut: mr!, expAvgSqOut: vr! }, n, spec);
+            sameBits(po!, pr!, 'param');
+            sameBits(mo!, mr!, 'exp_avg');
+            sameBits(vo!, vr!, 'exp_avg_sq');
+            const [pc, mc, vc] = [p.clone(), m.clone(), v.clone()];
+            be.adamStep!({ param: pc, grad: g, expAvg: mc, expAvgSq: vc, paramOut: pc, expAvgOut: mc, expAvgSqOut: vc }, n, spec);
+            sameBits(pc, pr!, 'param in place');
+            sameBits(mc, mr!, 'exp_avg in place');
+            sameBits(vc, vr!, 'exp_avg_sq in place');
+          });
+        }
+      }
     }
   }
 });

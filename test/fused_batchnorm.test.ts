@@ -2,7 +2,8 @@
  * The batchNorm and linear primitives, the batchNorm / batchNormBackward / philoxBernoulli backend
  * members and the dropout mask:
  * - the default device's kernels against the plain-TypeScript reference (cpu/fused.ts), bit for
- *   bit, on shapes with channel tails, (N, C) and (N, C, L) layouts and the thread split;
+ *   bit, in float32 and float64, on shapes with channel tails, (N, C) and (N, C, L) layouts and the
+ *   thread split;
  * - the primitives against the composites (batchNorm on a copy of the backend without the fused
  *   members; linear against matmul + add), running statistics included;
  * - first and second derivatives and forward mode by float64 finite differences;
@@ -54,24 +55,28 @@ describe(`batchNorm kernels on ${DEVICE} against the reference`, () => {
   const SHAPES: [number, number, number][] = [
     [2, 1, 1], [3, 3, 1], [5, 4, 1], [7, 6, 1], [100, 100, 1], [100, 50, 1], [9, 13, 1],
     [2, 3, 5], [4, 5, 7], [3, 9, 16], [64, 257, 1], [8, 32, 64],
+    // odd channel counts 1, 7, 1023 (float64 runs two channels per vector)
+    [5, 1, 1], [4, 1, 7], [6, 7, 1], [2, 7, 3], [3, 1023, 1], [2, 1023, 2],
   ];
-  for (const [n, c, inner] of SHAPES) {
+  const CASES = (['float32', 'float64'] as const).flatMap((dtype) => SHAPES.map(([n, c, inner]) => [dtype, n, c, inner] as const));
+  for (const [dtype, n, c, inner] of CASES) {
     for (const affine of [true, false]) {
-      test(`(${n}, ${c}, ${inner}), ${affine ? 'affine, running statistics' : 'plain'}`, { skip: NO_BN }, () => {
-        const x = rnd([n, c, inner], { seed: n * 7 + c, scale: 2, offset: 50 }).array; // an offset mean
-        const w = affine ? rnd([c], { seed: 3 }).array : null;
-        const b = affine ? rnd([c], { seed: 4 }).array : null;
-        const g = rnd([n, c, inner], { seed: 5 }).array;
-        const rm = rnd([c], { seed: 6 }).array;
-        const rv = nd.abs(rnd([c], { seed: 8 })).array;
+      test(`${dtype} (${n}, ${c}, ${inner}), ${affine ? 'affine, running statistics' : 'plain'}`, { skip: NO_BN }, () => {
+        const x = rnd([n, c, inner], { seed: n * 7 + c, scale: 2, offset: 50, dtype }).array; // an offset mean
+        const w = affine ? rnd([c], { seed: 3, dtype }).array : null;
+        const b = affine ? rnd([c], { seed: 4, dtype }).array : null;
+        const g = rnd([n, c, inner], { seed: 5, dtype }).array;
+        const rm = rnd([c], { seed: 6, dtype }).array;
+        const rv = nd.abs(rnd([c], { seed: 8, dtype })).array;
         const sp = { n, c, inner, eps: 1e-5 };
+        const f = dtype === 'float32' ? Math.fround : (v: number) => v;
         const run = (k: Pick<Backend, 'batchNorm' | 'batchNormBackward'>, device: string) => {
           const on = (a: NDArray | null) => a && a.toDevice(device);
-          const e = (shape: number[]) => NDArray.empty(shape, 'float32', device);
+          const e = (shape: number[]) => NDArray.empty(shape, dtype, device);
           const out = e([n, c, inner]);
           const [mean, variance, rstd, mo, vo] = [0, 1, 2, 3, 4].map(() => e([c]));
           const running = affine
-            ? { mean: on(rm)!, var: on(rv)!, meanOut: mo!, varOut: vo!, keep: Math.fround(0.9), momentum: Math.fround(0.1), unbias: Math.fround((n * inner) / (n * inner - 1)) }
+            ? { mean: on(rm)!, var: on(rv)!, meanOut: mo!, varOut: vo!, keep: f(0.9), momentum: f(0.1), unbias: f((n * inner) / (n * inner - 1)) }
             : null;
           k.batchNorm!(on(x)!, on(w), on(b), out, mean!, variance!, rstd!, sp, running);
           const gx = e([n, c, inner]);
@@ -88,16 +93,27 @@ describe(`batchNorm kernels on ${DEVICE} against the reference`, () => {
     }
   }
 
-  test('null outputs of the backward are skipped', { skip: NO_BN }, () => {
-    const x = rnd([6, 5], { seed: 1 }).array;
-    const g = rnd([6, 5], { seed: 2 }).array;
-    const e = (shape: number[]) => NDArray.empty(shape, 'float32', DEVICE);
-    const [mean, variance, rstd] = [e([5]), e([5]), e([5])];
-    be.batchNorm!(x, null, null, e([6, 5]), mean, variance, rstd, { n: 6, c: 5, inner: 1, eps: 1e-5 }, null);
-    const gb = e([5]);
-    be.batchNormBackward!(g, x, null, mean, rstd, null, null, gb, { n: 6, c: 5, inner: 1, eps: 1e-5 });
-    assertClose(flat(new nd.Tensor(gb)), flat(nd.sum(new nd.Tensor(g), 0)), { atol: 1e-5 });
-  });
+  for (const dtype of ['float32', 'float64'] as const) {
+    test(`${dtype}: null outputs of the backward are skipped`, { skip: NO_BN }, () => {
+      for (const inner of [1, 3]) {
+        const x = rnd([6, 5, inner], { seed: 1, dtype }).array;
+        const g = rnd([6, 5, inner], { seed: 2, dtype }).array;
+        const sp = { n: 6, c: 5, inner, eps: 1e-5 };
+        const e = (shape: number[], device = DEVICE) => NDArray.empty(shape, dtype, device);
+        const [mean, variance, rstd] = [e([5]), e([5]), e([5])];
+        be.batchNorm!(x, null, null, e([6, 5, inner]), mean, variance, rstd, sp, null);
+        const gb = e([5]);
+        be.batchNormBackward!(g, x, null, mean, rstd, null, null, gb, sp);
+        assertClose(flat(new nd.Tensor(gb)), flat(nd.sum(new nd.Tensor(g), [0, 2])), { atol: 1e-5 });
+        // gx alone, against the reference's
+        const gx = e([6, 5, inner]);
+        be.batchNormBackward!(g, x, null, mean, rstd, gx, null, null, sp);
+        const gxr = e([6, 5, inner], 'cpu');
+        cpuFused.batchNormBackward(g.toDevice('cpu'), x.toDevice('cpu'), null, mean.toDevice('cpu'), rstd.toDevice('cpu'), gxr, null, null, sp);
+        sameBits(gx, gxr, 'gx');
+      }
+    });
+  }
 });
 
 // ---------------------------------------------------------------- primitives against composites
