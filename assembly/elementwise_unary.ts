@@ -2,10 +2,11 @@
 // backend (src/ndarray/cpu/elementwise.ts): sign(+-0) = +0 and sign(NaN) = NaN; relu keeps NaN
 // and maps -0 to +0; round is half-to-even; logicalNot treats 0 and NaN as false; isnan and
 // logicalNot write u8 0/1. The op codes are compile-time constants of the inlined loop templates.
-// float32: SIMD for everything but log1p/expm1/sin/cos (float64 Math.* per lane, rounded once) and
-// erf (reference). float64: SIMD for the exact ops; exp/log/log1p/sin/cos/sigmoid use the scalar
-// float64 Math.* of AssemblyScript (musl: within 1-2 ulp of V8's fdlibm), expm1 and tanh are ports
-// of fdlibm's (V8's own); erf stays on the reference.
+// float32: SIMD for everything but log1p/expm1/sin/cos/erf (float64 functions per lane, rounded
+// once). float64: SIMD for the exact ops; exp/log/log1p/sin/cos/sigmoid use the scalar float64
+// Math.* of AssemblyScript (musl: within 1-2 ulp of V8's fdlibm), expm1 and tanh are ports of
+// fdlibm's (V8's own); erf ports the reference's series / continued fraction operation for
+// operation (its only difference: Math.exp is musl's, not V8's).
 import { partStart } from './common';
 import { pack4, pack8 } from './elementwise_util';
 import { expf4, logf4, sigmoidf4, tanhf4 } from './elementwise_math';
@@ -25,7 +26,7 @@ const COS = 11;
 const TANH = 12;
 const SIGMOID = 13;
 const RELU = 14;
-// const ERF = 15; (reference)
+const ERF = 15;
 const FLOOR = 16;
 const CEIL = 17;
 const ROUND = 18;
@@ -131,6 +132,37 @@ function tanhFdlibm(x: f64): f64 {
   return jx >= 0 ? z : -z;
 }
 
+const TWO_OVER_SQRT_PI = 1.1283791670955126;
+const ONE_OVER_SQRT_PI = 0.5641895835477563;
+
+/**
+ * The reference's erf (src/ndarray/cpu/math.ts), operation for operation in the same order:
+ * |x| < 3 its series, |x| >= 3 erfc by its continued fraction, |x| >= 6 +-1. The one difference is
+ * Math.exp (AssemblyScript's musl exp; V8's is fdlibm's): they differ by 1 ulp on about 10% of
+ * arguments, which moves the result by at most about 6 ulp (4 seen; about 95% of inputs exact).
+ * Rounded to float32 the results equal the reference's on every float32 input.
+ */
+function erfRef(x: f64): f64 {
+  if (x != x) return NaN;
+  const ax = Math.abs(x);
+  if (ax >= 6) return x > 0 ? 1.0 : -1.0;
+  if (ax < 3) {
+    const x2 = x * x;
+    let term = x;
+    let sum = x;
+    for (let n = 0; n < 200; n++) {
+      term *= (2 * x2) / <f64>(2 * n + 3);
+      sum += term;
+      if (Math.abs(term) < 1e-17 * Math.abs(sum)) break;
+    }
+    return TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
+  }
+  let f = ax;
+  for (let k = 60; k >= 1; k--) f = ax + <f64>k / 2 / f;
+  const erfc = (Math.exp(-ax * ax) * ONE_OVER_SQRT_PI) / f;
+  return x > 0 ? 1 - erfc : erfc - 1;
+}
+
 /** Scalar float64 functions applied per lane. */
 // @ts-ignore: decorator
 @inline function scalarF64(op: i32, x: f64): f64 {
@@ -141,6 +173,7 @@ function tanhFdlibm(x: f64): f64 {
   if (op == SIN) return Math.sin(x);
   if (op == COS) return Math.cos(x);
   if (op == TANH) return tanhFdlibm(x);
+  if (op == ERF) return erfRef(x);
   // SIGMOID, as the reference: stable for both signs
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
@@ -188,13 +221,13 @@ function tanhFdlibm(x: f64): f64 {
   if (op == ROUND) return f32x4.nearest(x);
   if (op == NOT) return v128.or(f32x4.eq(x, zero), f32x4.ne(x, x));
   if (op == ISNAN) return f32x4.ne(x, x);
-  return perLaneF32(op, x); // LOG1P, EXPM1, SIN, COS
+  return perLaneF32(op, x); // LOG1P, EXPM1, SIN, COS, ERF
 }
 
 /** Ops computed per lane by scalar functions (or divisions): unrolling only costs code size. */
 // @ts-ignore: decorator
 @inline function isHeavy(op: i32): bool {
-  return op == LOG1P || op == EXPM1 || op == SIN || op == COS || op == RSQRT;
+  return op == LOG1P || op == EXPM1 || op == SIN || op == COS || op == RSQRT || op == ERF;
 }
 
 // @ts-ignore: decorator
@@ -416,6 +449,9 @@ export function ew_unary_f32_tanh(a: usize, o: usize, n: i32, task: i32, ntasks:
 export function ew_unary_f32_sigmoid(a: usize, o: usize, n: i32, task: i32, ntasks: i32): void {
   loopF32(SIGMOID, a, o, start(n, task, ntasks, 16), start(n, task + 1, ntasks, 16));
 }
+export function ew_unary_f32_erf(a: usize, o: usize, n: i32, task: i32, ntasks: i32): void {
+  loopF32(ERF, a, o, start(n, task, ntasks, 16), start(n, task + 1, ntasks, 16));
+}
 export function ew_unary_f32_relu(a: usize, o: usize, n: i32, task: i32, ntasks: i32): void {
   loopF32(RELU, a, o, start(n, task, ntasks, 16), start(n, task + 1, ntasks, 16));
 }
@@ -478,6 +514,9 @@ export function ew_unary_f64_tanh(a: usize, o: usize, n: i32, task: i32, ntasks:
 }
 export function ew_unary_f64_sigmoid(a: usize, o: usize, n: i32, task: i32, ntasks: i32): void {
   loopF64(SIGMOID, a, o, start(n, task, ntasks, 16), start(n, task + 1, ntasks, 16));
+}
+export function ew_unary_f64_erf(a: usize, o: usize, n: i32, task: i32, ntasks: i32): void {
+  loopF64(ERF, a, o, start(n, task, ntasks, 16), start(n, task + 1, ntasks, 16));
 }
 export function ew_unary_f64_relu(a: usize, o: usize, n: i32, task: i32, ntasks: i32): void {
   loopF64(RELU, a, o, start(n, task, ntasks, 16), start(n, task + 1, ntasks, 16));

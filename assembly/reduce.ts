@@ -501,7 +501,7 @@ export function reduce_combine(op: i32, part: usize, out: usize, outer: i32, pie
 }
 
 // ---- reductions over the middle axis of (outer, size, inner) -------------------------------
-// out[q, i] = op over r of a[q, r, i] (sum max min prod), the reference's per-element rules in
+// out[q, i] = op over r of a[q, r, i] (sum max min prod; argmax argmin below), the reference's per-element rules in
 // its order r = 0, 1, ... (sums and products accumulate in float64 from 0 or 1; max/min start
 // from the first element), so results equal the reference's bit for bit (NaN payloads aside).
 // SIMD runs across the columns i; tasks split (q, block of 8 columns) units.
@@ -585,17 +585,113 @@ export function reduce_combine(op: i32, part: usize, out: usize, outer: i32, pie
   }
 }
 
-/** reduce over the middle axis of a compact (outer, size, inner) float32 array (sum max min prod). */
+// argmax / argmin over the middle axis, the reference's per-column rule in the order r = 0, 1, ...:
+// start from row 0; a column whose value is NaN keeps it (the first NaN wins); otherwise row r
+// replaces it when its value is NaN or strictly greater (argmax) / less (argmin), so ties and
+// -0 / +0 keep the lower index. Indices are written as int32 into a compact (outer, inner) output.
+
+/** One step of the rule on a vector of columns: the lanes of `acc` (and `idx`) row r replaces. */
+// @ts-ignore: decorator
+@inline function argTake<T>(isMax: bool, acc: v128, v: v128): v128 {
+  const better = isMax ? v128.gt<T>(v, acc) : v128.lt<T>(v, acc);
+  return v128.and(v128.eq<T>(acc, acc), v128.or(better, v128.ne<T>(v, v)));
+}
+
+// @ts-ignore: decorator
+@inline function argAxisT<T>(isMax: bool, a: usize, out: usize, outer: i32, size: i32, inner: i32, task: i32, ntasks: i32): void {
+  const nb = (inner + 7) >> 3;
+  const units = outer * nb;
+  const u0 = partStart(units, task, ntasks, 1);
+  const u1 = partStart(units, task + 1, ntasks, 1);
+  const es = <usize>sizeof<T>();
+  const rowBytes = <usize>inner * es;
+  for (let u = u0; u < u1; u++) {
+    const q = u / nb;
+    const j0 = (u - q * nb) << 3;
+    const j1 = min(j0 + 8, inner);
+    const base = a + (<usize>q * <usize>size * <usize>inner + <usize>j0) * es;
+    const ob = out + ((<usize>q * <usize>inner + <usize>j0) << 2);
+    if (j1 - j0 == 8) {
+      if (sizeof<T>() == 4) {
+        // 8 columns: two f32x4 value vectors, two i32x4 index vectors
+        let a0 = v128.load(base), a1 = v128.load(base, 16);
+        let i0 = i32x4.splat(0), i1 = i0;
+        let p = base + rowBytes;
+        for (let r = 1; r < size; r++, p += rowBytes) {
+          const rs = i32x4.splat(r);
+          const v0 = v128.load(p), v1 = v128.load(p, 16);
+          const t0 = argTake<T>(isMax, a0, v0);
+          const t1 = argTake<T>(isMax, a1, v1);
+          a0 = v128.bitselect(v0, a0, t0);
+          a1 = v128.bitselect(v1, a1, t1);
+          i0 = v128.bitselect(rs, i0, t0);
+          i1 = v128.bitselect(rs, i1, t1);
+        }
+        v128.store(ob, i0);
+        v128.store(ob, i1, 16);
+      } else {
+        // 8 columns: four f64x2 value vectors, four i64x2 index vectors (the masks are 64-bit)
+        let a0 = v128.load(base), a1 = v128.load(base, 16), a2 = v128.load(base, 32), a3 = v128.load(base, 48);
+        let i0 = i64x2.splat(0), i1 = i0, i2 = i0, i3 = i0;
+        let p = base + rowBytes;
+        for (let r = 1; r < size; r++, p += rowBytes) {
+          const rs = i64x2.splat(<i64>r);
+          const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+          const t0 = argTake<T>(isMax, a0, v0);
+          const t1 = argTake<T>(isMax, a1, v1);
+          const t2 = argTake<T>(isMax, a2, v2);
+          const t3 = argTake<T>(isMax, a3, v3);
+          a0 = v128.bitselect(v0, a0, t0);
+          a1 = v128.bitselect(v1, a1, t1);
+          a2 = v128.bitselect(v2, a2, t2);
+          a3 = v128.bitselect(v3, a3, t3);
+          i0 = v128.bitselect(rs, i0, t0);
+          i1 = v128.bitselect(rs, i1, t1);
+          i2 = v128.bitselect(rs, i2, t2);
+          i3 = v128.bitselect(rs, i3, t3);
+        }
+        // the low 32 bits of each 64-bit index
+        v128.store(ob, i8x16.shuffle(i0, i1, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+        v128.store(ob, i8x16.shuffle(i2, i3, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27), 16);
+      }
+      continue;
+    }
+    for (let j = j0; j < j1; j++) {
+      const col = base + <usize>(j - j0) * es;
+      let m: T = load<T>(col);
+      let bi = 0;
+      let p = col + rowBytes;
+      for (let r = 1; r < size; r++, p += rowBytes) {
+        if (m != m) break; // the first NaN wins
+        const v = load<T>(p);
+        if (v != v || (isMax ? v > m : v < m)) {
+          m = v;
+          bi = r;
+        }
+      }
+      store<i32>(ob + (<usize>(j - j0) << 2), bi);
+    }
+  }
+}
+
+/**
+ * reduce over the middle axis of a compact (outer, size, inner) float32 array: sum max min prod
+ * into float32, argmax argmin into int32.
+ */
 export function reduce_axis_f32(op: i32, a: usize, out: usize, outer: i32, size: i32, inner: i32, task: i32, ntasks: i32): void {
-  if (op == SUM) reduceAxisT<f32>(SUM, a, out, outer, size, inner, task, ntasks);
+  if (op == ARGMAX) argAxisT<f32>(true, a, out, outer, size, inner, task, ntasks);
+  else if (op == ARGMIN) argAxisT<f32>(false, a, out, outer, size, inner, task, ntasks);
+  else if (op == SUM) reduceAxisT<f32>(SUM, a, out, outer, size, inner, task, ntasks);
   else if (op == MAX) reduceAxisT<f32>(MAX, a, out, outer, size, inner, task, ntasks);
   else if (op == MIN) reduceAxisT<f32>(MIN, a, out, outer, size, inner, task, ntasks);
   else reduceAxisT<f32>(PROD, a, out, outer, size, inner, task, ntasks);
 }
 
-/** reduce_axis_f32 for float64. */
+/** reduce_axis_f32 for float64 (float64 out, int32 for argmax argmin). */
 export function reduce_axis_f64(op: i32, a: usize, out: usize, outer: i32, size: i32, inner: i32, task: i32, ntasks: i32): void {
-  if (op == SUM) reduceAxisT<f64>(SUM, a, out, outer, size, inner, task, ntasks);
+  if (op == ARGMAX) argAxisT<f64>(true, a, out, outer, size, inner, task, ntasks);
+  else if (op == ARGMIN) argAxisT<f64>(false, a, out, outer, size, inner, task, ntasks);
+  else if (op == SUM) reduceAxisT<f64>(SUM, a, out, outer, size, inner, task, ntasks);
   else if (op == MAX) reduceAxisT<f64>(MAX, a, out, outer, size, inner, task, ntasks);
   else if (op == MIN) reduceAxisT<f64>(MIN, a, out, outer, size, inner, task, ntasks);
   else reduceAxisT<f64>(PROD, a, out, outer, size, inner, task, ntasks);

@@ -9,6 +9,8 @@ import { getBackend, type AxisSpec, type Backend, type ReduceOp, type Storage, t
 import type { AnyTypedArray, DType } from '../src/ndarray/dtype.js';
 import { wasmRuntime } from '../src/platform/setup.js';
 import { planCopy } from '../src/ndarray/wasm/copy.js';
+import { cpuStrided } from '../src/ndarray/cpu/strided.js';
+import { cpuBackend } from '../src/ndarray/cpu/index.js';
 import { mulberry32 } from './helpers.js';
 
 /** New storage cleared to zeros (the wasm heap reuses blocks without clearing them). */
@@ -333,6 +335,114 @@ describe('wasm reductions match the reference', () => {
       wasm.reduce(op, { storage: w, offset: 0 }, { storage: ow, offset: 0 }, 2, 3);
       assertSame(all(wasm, ow), all(cpu, oc), `${op} int32`);
     }
+  });
+});
+
+// ---- argmax / argmin over the middle axis (reduceAxis) -----------------------------------
+
+/** reduceAxis arg* of (outer, size, inner) data on both backends (input offset 2, output offset 1), bitwise. */
+function checkArgAxis(op: 'argmax' | 'argmin', dt: 'float32' | 'float64', outer: number, size: number, inner: number, data: readonly number[], msg: string): void {
+  const [c, w] = pair(dt, [0.5, -0.5, ...data]);
+  const n = outer * inner;
+  const oc = zeroed(cpu, 'int32', n + 2);
+  const ow = zeroed(wasm, 'int32', n + 2);
+  cpu.reduceAxis!(op, { storage: c, offset: 2 }, { storage: oc, offset: 1 }, outer, size, inner);
+  wasm.reduceAxis!(op, { storage: w, offset: 2 }, { storage: ow, offset: 1 }, outer, size, inner);
+  const a = all(wasm, ow);
+  const e = all(cpu, oc);
+  release(w, ow);
+  assertSame(a, e, `reduceAxis ${op} ${dt} ${msg} (${outer}, ${size}, ${inner})`);
+}
+
+describe('wasm reduceAxis argmax / argmin match the reference', () => {
+  const ARGS = ['argmax', 'argmin'] as const;
+  test('many shapes, inner = 1 and inner > 1, with NaN, infinities, signed zeros and ties', () => {
+    const shapes: [number, number, number][] = [];
+    for (const outer of [1, 2, 5]) {
+      for (const size of [1, 2, 3, 7, 16, 17, 33]) {
+        for (const inner of [1, 2, 3, 7, 8, 9, 16, 17, 31]) shapes.push([outer, size, inner]);
+      }
+    }
+    shapes.push([1, 1023, 1], [3, 100003, 1], [1, 5, 1031], [7, 1, 9], [2, 40000, 3]);
+    for (const dt of ['float32', 'float64'] as const) {
+      for (const op of ARGS) {
+        for (const [outer, size, inner] of shapes) {
+          const n = outer * size * inner;
+          checkArgAxis(op, dt, outer, size, inner, reduceData(n, true, false), 'specials');
+          checkArgAxis(op, dt, outer, size, inner, reduceData(n, true, true), 'with NaN');
+        }
+      }
+    }
+  });
+
+  test('structured columns: NaN first / late / everywhere, all equal, -0 and +0 ties, infinities', () => {
+    const size = 37;
+    const cols: ((r: number) => number)[] = [
+      (r) => (r === 0 ? NaN : r), // NaN in row 0 wins
+      (r) => (r === 20 || r === 30 ? NaN : Math.sin(r)), // the first of two NaN
+      () => NaN,
+      () => 3, // all equal: index 0
+      (r) => (r % 2 === 0 ? -0 : 0), // signed zero ties: index 0
+      (r) => (r % 2 === 0 ? 0 : -0),
+      (r) => (r < 5 ? -1 : r % 3 === 0 ? -0 : 0), // the first zero wins for argmax
+      () => Infinity,
+      () => -Infinity,
+      (r) => (r === 36 ? Infinity : r === 35 ? -Infinity : 0), // extremes in the last rows
+      (r) => (r === 10 || r === 25 ? 7 : r === 12 || r === 31 ? -7 : 1), // repeated extremes: the first
+      (r) => (r === 36 ? NaN : r === 3 ? 1e30 : -r), // NaN in the last row
+      (r) => (r === 0 ? -Infinity : r === 1 ? NaN : 2), // -inf first, then NaN
+      (r) => -r - 0.5, // decreasing: argmax 0, argmin last
+    ];
+    for (const inner of [cols.length, 8, 3, 1, 2 * cols.length + 3]) {
+      for (const outer of [1, 3]) {
+        const data: number[] = [];
+        for (let q = 0; q < outer; q++) {
+          for (let r = 0; r < size; r++) {
+            for (let i = 0; i < inner; i++) data.push(cols[(i + q) % cols.length]!(r));
+          }
+        }
+        for (const dt of ['float32', 'float64'] as const) {
+          for (const op of ARGS) checkArgAxis(op, dt, outer, size, inner, data, 'structured');
+        }
+      }
+    }
+  });
+
+  test('large inputs split over threads', () => {
+    for (const dt of ['float32', 'float64'] as const) {
+      for (const op of ARGS) {
+        checkArgAxis(op, dt, 4, 300, 2053, reduceData(4 * 300 * 2053, true, true), 'large');
+        checkArgAxis(op, dt, 2000, 64, 9, reduceData(2000 * 64 * 9, true, false), 'many blocks');
+      }
+    }
+  });
+
+  test('float inputs run in WebAssembly (the reference kernels are not called)', () => {
+    const saved = [cpuStrided.reduceAxis, cpuBackend.reduce] as const;
+    cpuStrided.reduceAxis = () => assert.fail('reduceAxis fell back to the reference');
+    cpuBackend.reduce = () => assert.fail('reduce fell back to the reference');
+    try {
+      for (const dt of ['float32', 'float64'] as const) {
+        for (const inner of [1, 5, 8]) {
+          const w = zeroed(wasm, dt, 3 * 4 * inner);
+          wasm.write(w, 0, reduceData(3 * 4 * inner, true, true));
+          const o = zeroed(wasm, 'int32', 3 * inner);
+          for (const op of ARGS) wasm.reduceAxis!(op, { storage: w, offset: 0 }, { storage: o, offset: 0 }, 3, 4, inner);
+          release(w, o);
+        }
+      }
+    } finally {
+      cpuStrided.reduceAxis = saved[0];
+      cpuBackend.reduce = saved[1];
+    }
+  });
+
+  test('float32 inputs that round to ties keep the first index', () => {
+    // float32 rounding of nearby doubles gives exact ties: the first index must win
+    const size = 9;
+    const inner = 11;
+    const data = Array.from({ length: size * inner }, (_, k) => 1 + ((k * 7919) % 5) * 1e-9);
+    for (const op of ARGS) checkArgAxis(op, 'float32', 1, size, inner, data, 'float32 ties');
   });
 });
 
