@@ -465,6 +465,24 @@ export function layernorm_bwd_wb_f32(
 //   p += negStep * (m / (sqrt(v) / bc2s + eps))
 // Outputs may alias inputs. Separate mul and add (no fused madd) keep torch's rounding.
 
+/** One element of the Adam step at byte offset `off` (the vector loops' scalar tail; T: f32 or f64). */
+// @ts-ignore: decorator
+@inline function adamOne<T>(
+  off: usize, p: usize, g: usize, m: usize, v: usize, po: usize, mo: usize, vo: usize,
+  sign: T, l2: T, decay: T, b1: T, c1: T, b2: T, c2: T, negStep: T, bc2s: T, eps: T, useL2: bool, useDecay: bool,
+): void {
+  let pi = load<T>(p + off);
+  let gi = sign * load<T>(g + off);
+  if (useL2) gi = gi + l2 * pi;
+  if (useDecay) pi = pi * decay;
+  const mi = b1 * load<T>(m + off) + c1 * gi;
+  const vi = b2 * load<T>(v + off) + c2 * (gi * gi);
+  const denom = sqrt<T>(vi) / bc2s + eps;
+  store<T>(po + off, pi + negStep * (mi / denom));
+  store<T>(mo + off, mi);
+  store<T>(vo + off, vi);
+}
+
 export function adam_f32(
   p: usize, g: usize, m: usize, v: usize, po: usize, mo: usize, vo: usize, n: i32,
   sign: f32, l2: f32, decay: f32, b1: f32, c1: f32, b2: f32, c2: f32, negStep: f32, bc2s: f32, eps: f32,
@@ -492,17 +510,7 @@ export function adam_f32(
     v128.store(vo + off, vv);
   }
   for (; i < e; i++) {
-    const off = <usize>i << 2;
-    let pi = load<f32>(p + off);
-    let gi = load<f32>(g + off) * sign;
-    if (useL2) gi = gi + l2 * pi;
-    if (useDecay) pi = pi * decay;
-    const mi = b1 * load<f32>(m + off) + c1 * gi;
-    const vi = b2 * load<f32>(v + off) + c2 * (gi * gi);
-    const denom = Mathf.sqrt(vi) / bc2s + eps;
-    store<f32>(po + off, pi + negStep * (mi / denom));
-    store<f32>(mo + off, mi);
-    store<f32>(vo + off, vi);
+    adamOne<f32>(<usize>i << 2, p, g, m, v, po, mo, vo, sign, l2, decay, b1, c1, b2, c2, negStep, bc2s, eps, useL2, useDecay);
   }
 }
 
@@ -1096,17 +1104,7 @@ export function adam_f64(
     v128.store(vo + off, vv);
   }
   if (i < e) {
-    const off = <usize>i << 3;
-    let pi = load<f64>(p + off);
-    let gi = sign * load<f64>(g + off);
-    if (useL2) gi = gi + l2 * pi;
-    if (useDecay) pi = pi * decay;
-    const mi = b1 * load<f64>(m + off) + c1 * gi;
-    const vi = b2 * load<f64>(v + off) + c2 * (gi * gi);
-    const denom = Math.sqrt(vi) / bc2s + eps;
-    store<f64>(po + off, pi + negStep * (mi / denom));
-    store<f64>(mo + off, mi);
-    store<f64>(vo + off, vi);
+    adamOne<f64>(<usize>i << 3, p, g, m, v, po, mo, vo, sign, l2, decay, b1, c1, b2, c2, negStep, bc2s, eps, useL2, useDecay);
   }
 }
 
