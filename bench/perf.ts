@@ -889,7 +889,7 @@ async function orchestrate(): Promise<void> {
             '',
             `GEMM rounds: after that run, needle without BLAS, TF.js wasm, needle with BLAS and PyTorch run the GEMM case`,
             `${gemmRounds} more times, interleaved (one new process each, GEMM only), and each GEMM cell is the median of all`,
-            'its samples pooled. The GEMM targets are ratios between implementations, and this machine\'s speed',
+            `its samples pooled (${gemmRounds + 1} x 9 samples; PyTorch ${gemmRounds + 1} x 7). The GEMM targets are ratios between implementations, and this machine\'s speed`,
             'moves by several percent from one minute to the next: with each side measured once, minutes apart,',
             'the no-BLAS ratio to TF.js came out anywhere from 2.38x to 2.70x on the same code.',
           ]
