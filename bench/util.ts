@@ -52,6 +52,30 @@ export function time(fn: () => void, opts: TimingOptions = {}): Timing {
   return { median: median(samples), samples };
 }
 
+/** `time` for an asynchronous `fn` (each call awaited; for libraries whose results are ready later). */
+export async function timeAsync(fn: () => Promise<void>, opts: TimingOptions = {}): Promise<Timing> {
+  const reps = opts.reps ?? 11;
+  const minSampleMs = opts.minSampleMs ?? 20;
+  const warmupMs = opts.warmupMs ?? 100;
+  let calls = 0;
+  const w0 = performance.now();
+  let elapsed = 0;
+  do {
+    await fn();
+    calls++;
+    elapsed = performance.now() - w0;
+  } while (elapsed < warmupMs && calls < 1000);
+  const est = elapsed / calls;
+  const inner = Math.max(1, Math.ceil(minSampleMs / Math.max(est, 1e-6)));
+  const samples: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) await fn();
+    samples.push((performance.now() - t0) / inner);
+  }
+  return { median: median(samples), samples };
+}
+
 /** Formats milliseconds with 3 significant digits. */
 export function fmtMs(ms: number): string {
   if (ms >= 100) return ms.toFixed(0);
