@@ -24,7 +24,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { median, textTable, time, timeAsync, type TimingOptions } from './util.js';
+import { median, runPlan, runPlanAsync, textTable, time, timeAsync, timingPlan, type Plan, type Timing, type TimingOptions } from './util.js';
 import type { Tensor } from '../src/index.js';
 import type { Tensor as TfTensor, Tensor4D, Scalar } from '@tensorflow/tfjs-core';
 
@@ -147,40 +147,19 @@ function withRate(r: { median: number; samples: number[]; note?: string }, extra
  * `time(fn, BIG)` when BIG.reps calls fit BIG_BUDGET_MS; otherwise as many samples as fit after a
  * warm-up call (at least one: the warm-up call itself when even that exceeds the budget), noted.
  */
-function timeBig(fn: () => void): { median: number; samples: number[]; note?: string } {
-  const s = performance.now();
-  fn();
-  const first = performance.now() - s;
+function* bigPlan(): Plan<Timing & { note?: string }> {
+  const first = yield 1;
   const reps = BIG.reps ?? 7;
-  if (first * (reps + 1) <= BIG_BUDGET_MS) return time(fn, BIG);
+  if (first * (reps + 1) <= BIG_BUDGET_MS) return yield* timingPlan(BIG);
   const n = Math.min(reps, Math.floor((BIG_BUDGET_MS - first) / first));
   if (n < 1) return { median: first, samples: [first], note: 'one sample (the first, cold call): one call exceeds the per-case time budget' };
   const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    fn();
-    samples.push(performance.now() - t);
-  }
+  for (let i = 0; i < n; i++) samples.push(yield 1);
   return { median: median(samples), samples, note: `${n} sample${n > 1 ? 's' : ''} after a warm-up call (per-case time budget)` };
 }
-
+const timeBig = (fn: () => void) => runPlan(fn, bigPlan());
 /** timeBig for an asynchronous `fn` (jax-js: results are computed when awaited). */
-async function timeBigAsync(fn: () => Promise<void>): Promise<{ median: number; samples: number[]; note?: string }> {
-  const s = performance.now();
-  await fn();
-  const first = performance.now() - s;
-  const reps = BIG.reps ?? 7;
-  if (first * (reps + 1) <= BIG_BUDGET_MS) return timeAsync(fn, BIG);
-  const n = Math.min(reps, Math.floor((BIG_BUDGET_MS - first) / first));
-  if (n < 1) return { median: first, samples: [first], note: 'one sample (the first, cold call): one call exceeds the per-case time budget' };
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
-  }
-  return { median: median(samples), samples, note: `${n} sample${n > 1 ? 's' : ''} after a warm-up call (per-case time budget)` };
-}
+const timeBigAsync = (fn: () => Promise<void>) => runPlanAsync(fn, bigPlan());
 
 /** Times one step function over an epoch of `steps` steps in chunks; see EPOCH. */
 function timeEpoch(step: (i: number) => void, steps: number, chunk: number, budgetMs: number): Res {

@@ -27,53 +27,64 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
-/** Times `fn` (synchronous): warm-up, then `reps` samples, each of `inner` calls. */
-export function time(fn: () => void, opts: TimingOptions = {}): Timing {
+/**
+ * A timing procedure, apart from how `fn` is called: it yields how many calls to make next and
+ * receives the milliseconds they took; it returns the result. `runPlan` drives it with a
+ * synchronous `fn`, `runPlanAsync` with one whose calls are awaited, so both time alike.
+ */
+export type Plan<T> = Generator<number, T, number>;
+
+/** Runs `plan` with a synchronous `fn`. */
+export function runPlan<T>(fn: () => void, plan: Plan<T>): T {
+  let step = plan.next();
+  while (!step.done) {
+    const n = step.value;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    step = plan.next(performance.now() - t0);
+  }
+  return step.value;
+}
+
+/** Runs `plan` with an asynchronous `fn` (each call awaited before the next). */
+export async function runPlanAsync<T>(fn: () => Promise<void>, plan: Plan<T>): Promise<T> {
+  let step = plan.next();
+  while (!step.done) {
+    const n = step.value;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    step = plan.next(performance.now() - t0);
+  }
+  return step.value;
+}
+
+/** Warm-up (at least one call), then `reps` samples, each of `inner` calls lasting `minSampleMs`. */
+export function* timingPlan(opts: TimingOptions = {}): Plan<Timing> {
   const reps = opts.reps ?? 11;
   const minSampleMs = opts.minSampleMs ?? 20;
   const warmupMs = opts.warmupMs ?? 100;
   // warm-up, and an estimate of one call's duration
   let calls = 0;
-  const w0 = performance.now();
   let elapsed = 0;
   do {
-    fn();
+    elapsed += yield 1;
     calls++;
-    elapsed = performance.now() - w0;
   } while (elapsed < warmupMs && calls < 1000);
   const est = elapsed / calls;
   const inner = Math.max(1, Math.ceil(minSampleMs / Math.max(est, 1e-6)));
   const samples: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    samples.push((performance.now() - t0) / inner);
-  }
+  for (let r = 0; r < reps; r++) samples.push((yield inner) / inner);
   return { median: median(samples), samples };
 }
 
+/** Times `fn` (synchronous): see timingPlan. */
+export function time(fn: () => void, opts: TimingOptions = {}): Timing {
+  return runPlan(fn, timingPlan(opts));
+}
+
 /** `time` for an asynchronous `fn` (each call awaited; for libraries whose results are ready later). */
-export async function timeAsync(fn: () => Promise<void>, opts: TimingOptions = {}): Promise<Timing> {
-  const reps = opts.reps ?? 11;
-  const minSampleMs = opts.minSampleMs ?? 20;
-  const warmupMs = opts.warmupMs ?? 100;
-  let calls = 0;
-  const w0 = performance.now();
-  let elapsed = 0;
-  do {
-    await fn();
-    calls++;
-    elapsed = performance.now() - w0;
-  } while (elapsed < warmupMs && calls < 1000);
-  const est = elapsed / calls;
-  const inner = Math.max(1, Math.ceil(minSampleMs / Math.max(est, 1e-6)));
-  const samples: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < inner; i++) await fn();
-    samples.push((performance.now() - t0) / inner);
-  }
-  return { median: median(samples), samples };
+export function timeAsync(fn: () => Promise<void>, opts: TimingOptions = {}): Promise<Timing> {
+  return runPlanAsync(fn, timingPlan(opts));
 }
 
 /** Formats milliseconds with 3 significant digits. */
