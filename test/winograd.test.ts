@@ -7,13 +7,17 @@
 //   the conv2d/wino-* cases), against the im2col + GEMM algorithm, and against a float64 reference
 //   (the accuracy bound in the docs), with a batch that does not fill its last chunk;
 // - when it applies (algorithm setting, channel threshold, float64, stride, cpu device) and the
-//   setConvAlgorithm errors.
+//   setConvAlgorithm errors;
+// - that a convolution's own buffers (transformed operands, columns, compact copies) go back to the
+//   wasm heap when it returns: only its results stay allocated.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nd from '../src/index.js';
 import { getBackend, type WinogradSpec } from '../src/ndarray/backend.js';
 import { NDArray } from '../src/ndarray/ndarray.js';
 import { cpuWinograd } from '../src/ndarray/cpu/winograd.js';
+import { sizeClass } from '../src/ndarray/wasm/heap.js';
+import { winogradBackward, winogradPlan } from '../src/ops/winograd.js';
 import { wasmRuntime } from '../src/platform/setup.js';
 import { loadCases, dec, type Case } from './parity/harness.js';
 import { assertClose, assertThrows, mulberry32, sameBits } from './helpers.js';
@@ -282,6 +286,49 @@ describe('when Winograd applies', () => {
     assert.equal(nd.setConvAlgorithm(prev), 'gemm');
     assertThrows(() => nd.setConvAlgorithm('fft' as nd.ConvAlgorithm), RangeError, /setConvAlgorithm: expected 'auto', 'gemm' or 'winograd', got "fft"/);
     assert.equal(nd.getConvAlgorithm(), prev);
+  });
+});
+
+describe("conv2d's own buffers go back to the heap at once", () => {
+  const heap = () => wasmRuntime!.heap;
+  /** Heap bytes still allocated after f, less before (f's results held by the caller). */
+  function kept(f: () => unknown): [number, unknown] {
+    const before = heap().liveBytes;
+    const out = f();
+    return [heap().liveBytes - before, out];
+  }
+  // x as a transposed view, so that the op also makes (and must free) a compact copy of it
+  const x = nd.permute(randTensor([4, 12, 12, 16]), [0, 3, 1, 2]);
+  const w = randTensor([16, 16, 3, 3]);
+  const yBytes = sizeClass(4 * 16 * 12 * 12 * 4);
+
+  for (const alg of ['winograd', 'gemm'] as const) {
+    test(`forward (${alg}): only the output stays allocated`, () => {
+      const prev = nd.setConvAlgorithm(alg);
+      try {
+        nd.noGrad(() => nd.conv2d(x, w, null, { padding: 1 })); // first call: cached constants
+        const [bytes, y] = kept(() => nd.noGrad(() => nd.conv2d(x, w, null, { padding: 1 })));
+        assert.deepEqual((y as nd.Tensor).shape, [4, 16, 12, 12]);
+        assert.ok(bytes <= yBytes, `${alg}: ${bytes} bytes stayed allocated, expected at most the output's ${yBytes}`);
+      } finally {
+        nd.setConvAlgorithm(prev);
+      }
+    });
+  }
+
+  test('Winograd backward: only dx and dw stay allocated', () => {
+    const xa = x.array;
+    const wa = w.array;
+    const plan = winogradPlan(xa, wa, { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], padBefore: [1, 1], padAfter: [1, 1] });
+    assert.ok(plan !== null);
+    const dy = nd.permute(randTensor([4, 12, 12, 16]), [0, 3, 1, 2]).array;
+    winogradBackward(dy, xa, wa, plan!, true, true);
+    const [bytes, out] = kept(() => winogradBackward(dy, xa, wa, plan!, true, true));
+    const [dx, dw] = out as [NDArray, NDArray];
+    assert.deepEqual(dx.shape, [4, 16, 12, 12]);
+    assert.deepEqual(dw.shape, [16, 16, 3, 3]);
+    const limit = sizeClass(dx.size * 4) + sizeClass(dw.size * 4);
+    assert.ok(bytes <= limit, `${bytes} bytes stayed allocated, expected at most dx's and dw's ${limit}`);
   });
 });
 

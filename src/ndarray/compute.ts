@@ -25,7 +25,7 @@ export function unaryNd(op: UnaryOp, a: NDArray): NDArray {
   const c = a.compact();
   const out = NDArray.empty(a.shape, outDtype, a.device);
   a.backend.unary(op, c, out, out.size);
-  release(c, a);
+  freeTemp(c, a);
   return out;
 }
 
@@ -53,15 +53,22 @@ export function binaryNd(op: BinaryOp, a: NDArray, b: NDArray): NDArray {
     const ac = aDense ? av : av.compact();
     const bc = bDense ? bv : bv.compact();
     be.binary(op, ac, bc, out, n);
-    release(ac, av);
-    release(bc, bv);
+    freeTemp(ac, av);
+    freeTemp(bc, bv);
   }
   return out;
 }
 
-/** Frees `tmp`, a compact copy of `view` made here, at once (it never leaves this file). */
-function release(tmp: NDArray, view: NDArray): void {
-  if (tmp !== view) tmp.backend.free(tmp.storage);
+/**
+ * Frees `tmp`, an array an op made for its own use (it never leaves the op), at once instead of
+ * leaving it to the garbage collector: unless it is null or shares its storage with one of `keep`
+ * (a `compact()` that returned its input, or a view of it). Safe on every backend: the wasm and cpu
+ * kernels have finished when they return, and the cuda backend reuses a freed block only for
+ * launches issued later on its one stream.
+ */
+export function freeTemp(tmp: NDArray | null, ...keep: NDArray[]): void {
+  if (tmp === null || keep.some((k) => k.storage === tmp.storage)) return;
+  tmp.backend.free(tmp.storage);
 }
 
 /** where(cond, a, b) with broadcasting; a and b share a dtype, cond is bool. */
@@ -74,9 +81,9 @@ export function whereNd(cond: NDArray, a: NDArray, b: NDArray): NDArray {
   const views = [cond, a, b].map((x) => x.broadcastTo(shape));
   const [cc, ac, bc] = views.map((v) => v.compact()) as [NDArray, NDArray, NDArray];
   a.backend.where(cc, ac, bc, out, out.size);
-  release(cc, views[0]!);
-  release(ac, views[1]!);
-  release(bc, views[2]!);
+  freeTemp(cc, views[0]!);
+  freeTemp(ac, views[1]!);
+  freeTemp(bc, views[2]!);
   return out;
 }
 
@@ -110,7 +117,7 @@ export function reduceNd(op: ReduceOp, a: NDArray, axes: readonly number[] | nul
   }
   const moved = perm.compact();
   a.backend.reduce(op, moved, out, outer, size);
-  release(moved, perm);
+  freeTemp(moved, perm);
   return out;
 }
 

@@ -25,7 +25,7 @@ import { Tensor } from '../autograd/tensor.js';
 import { isGradEnabled } from '../autograd/mode.js';
 import { activeLevels } from '../autograd/dual.js';
 import type { Dense, Im2colSpec } from '../ndarray/backend.js';
-import { binaryNd, matmulNd } from '../ndarray/compute.js';
+import { binaryNd, freeTemp, matmulNd } from '../ndarray/compute.js';
 import { isFloating } from '../ndarray/dtype.js';
 import { NDArray } from '../ndarray/ndarray.js';
 import { prod } from '../ndarray/shape.js';
@@ -399,6 +399,10 @@ function convForward(x: NDArray, w: NDArray, p: WindowParams): NDArray {
     be.im2col!(at(xc, n * xs), cols, { ...plan.spec, planes: b * g.C });
     be.matmul(w2, cols, at(y, n * g.O * g.P), { batch: b, m: g.O, n: g.P, k: g.K, transA: false, transB: false, strideA: 0, strideB: g.K * g.P });
   }
+  // this op's own buffers go back to the heap now rather than at a garbage collection
+  freeTemp(cols);
+  freeTemp(xc, x);
+  freeTemp(w2, w);
   return y;
 }
 
@@ -439,12 +443,18 @@ function convBackward(g: NDArray, x: NDArray, w: NDArray, p: WindowParams, wantX
         } else {
           const next = NDArray.empty([s.O, s.K], x.dtype, x.device);
           be.binary('add', dw, at(part, i * ok), next, ok);
+          freeTemp(dw);
           dw = next;
         }
       }
     }
+    freeTemp(part);
     dw = dw!.reshape(w.shape);
   }
+  freeTemp(cols);
+  freeTemp(gc, g);
+  freeTemp(w2, w);
+  freeTemp(xc, x);
   return [dx, dw];
 }
 

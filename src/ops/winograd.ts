@@ -24,6 +24,7 @@
 import type { Dense, WinogradSpec } from '../ndarray/backend.js';
 import { WINO_G } from '../ndarray/cpu/winograd.js';
 import { NDArray } from '../ndarray/ndarray.js';
+import { freeTemp } from '../ndarray/compute.js';
 import type { WindowParams } from './conv.js';
 
 /** Which algorithm float32 3x3 stride-1 convolutions use. */
@@ -205,6 +206,10 @@ export function winogradForward(x: NDArray, w: NDArray, g: WinogradPlan): NDArra
     products(U, g.O * g.C, V, sv, M, sm, g.O, T, g.C, false, false);
     be.winogradOutput!(M, at(y, n * g.O * g.oh * g.ow), outSpec(g, b, sm));
   }
+  // the transformed operands (two batches' worth of the input, for this op alone) go back to the
+  // heap now rather than at a garbage collection
+  for (const t of [U, V, M]) freeTemp(t);
+  freeTemp(xc, x);
   return y;
 }
 
@@ -236,10 +241,14 @@ export function winogradBackward(dy: NDArray, x: NDArray, w: NDArray, g: Winogra
       } else {
         const next = NDArray.empty(dU.shape, 'float32', x.device);
         be.binary('add', dU, part!, next, dU.size);
+        freeTemp(dU);
         dU = next;
       }
     }
   }
   const dw = dU === null ? null : untransformWeights(dU, g.O, g.C);
+  for (const t of [U, dM, dV, V, part, dU]) freeTemp(t);
+  freeTemp(gc, dy);
+  freeTemp(xc, x);
   return [dx, dw];
 }
