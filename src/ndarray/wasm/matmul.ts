@@ -57,23 +57,22 @@ export function getMatmulPath(): MatmulPath {
  */
 export const GEMM_GRAIN = 1 << 20;
 
-/**
- * Multiply-adds per thread from which a product is cut into two tasks per thread rather than
- * one: threads take tasks as they come (see threads.ts), so a thread that starts late or shares
- * its core with another process leaves its second task to the others. The extra cost is packing
- * (each task packs the parts of A and B it needs): ~1% of a 1024^3 product, 2-3% of the MLP's
- * 100 x 784 x 100, measured with assembly/gemm.ts alone.
- */
-export const GEMM_OVERSPLIT = 2 * GEMM_GRAIN;
-
 /** Most tasks a product is split into (each needs its own packing buffers). */
 const MAX_TASKS = 8;
 
 /**
  * The wasm backend's `matmul`: float32 / float64 through the system BLAS when the runtime has one
  * (unless {@link setMatmulPath} forces `wasm`), else the WebAssembly GEMM split over up to
- * `rt.pool.threads` tasks ({@link GEMM_GRAIN} multiply-adds per task at least; two per thread
- * from {@link GEMM_OVERSPLIT} per thread); int32 and bool through the reference kernel.
+ * `rt.pool.threads` tasks ({@link GEMM_GRAIN} multiply-adds per task at least); int32 and bool
+ * through the reference kernel.
+ *
+ * One task per thread, not two: threads take tasks as they come (see threads.ts), so a second
+ * task per thread would let the others take over from a thread that starts late or shares its
+ * core with another process, but each task packs the parts of A and B it needs. Measured with
+ * bench/gemm.ts on the 2-core VM (interleaved runs, 2026-11-26), two tasks beat four: 1024^3
+ * 115.5 against 113.6 GFLOP/s (and 113.9 against 110.1 in a slower phase of the machine), the
+ * MLP's 100 x 784 x 100 ~158 against ~164 us. The two tasks of a 1024^3 product take a column
+ * half each (each packs half of B; rowChunks in assembly/gemm.ts).
  */
 export function matmulKernels(rt: WasmRuntime): Partial<Backend> {
   let scratch = 0;
@@ -133,7 +132,6 @@ export function matmulKernels(rt: WasmRuntime): Partial<Backend> {
       const work = batch * m * n * Math.max(k, 1);
       const threads = rt.pool.threads;
       let parts = Math.max(1, Math.min(threads, MAX_TASKS, Math.floor(work / Math.max(1, GEMM_GRAIN * rt.grainScale))));
-      if (parts === threads && parts > 1 && work >= GEMM_OVERSPLIT * rt.grainScale * threads) parts = Math.min(2 * threads, MAX_TASKS);
       if (forcedTasks > 0) parts = Math.min(forcedTasks, MAX_TASKS);
       const buf = buffers(parts);
       rt.pool.run(dtype === 'float32' ? 'gemm_f32' : 'gemm_f64',
