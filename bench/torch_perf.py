@@ -143,7 +143,7 @@ def main():
     want = lambda k: not only or k in only  # noqa: E731
     quick = args.quick
     # the same sampling as bench/perf.ts (BIG, BIG_BUDGET_MS, SMALL, EPOCH)
-    big = dict(reps=3, min_sample_ms=0.0, warmup_ms=0.0, budget_ms=3000.0) if quick else dict(reps=7, min_sample_ms=0.0, warmup_ms=1000.0, budget_ms=8000.0)
+    big = dict(reps=3, min_sample_ms=0.0, warmup_ms=0.0, budget_ms=3000.0) if quick else dict(reps=7, min_sample_ms=0.0, warmup_ms=2000.0, budget_ms=8000.0)
     small = dict(reps=5, min_sample_ms=2.0, warmup_ms=20.0) if quick else dict(reps=15, min_sample_ms=5.0, warmup_ms=100.0)
     epoch_budget_ms = 4000.0 if quick else 15000.0
     torch.manual_seed(0)
