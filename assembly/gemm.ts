@@ -19,10 +19,11 @@
 //
 // Threads: the work is cut into (batch, chunk) units, each batch's C into ntasks / gcd(batch,
 // ntasks) blocks (row ranges of multiples of MR by column ranges of multiples of NR: the split
-// whose largest block costs least, packing included; see rowChunks), so that every task gets the same number of equal units: whole batches when ntasks
-// divides the batch count, else parts of batches. Each task packs what its units need. A block's
-// elements are summed in the same order whatever the split, so results do not depend on ntasks.
-// Each task gets its own packing buffers: `scratch + task * scratchStride` (see gemm_scratch_bytes).
+// whose largest block costs least, packing included; see rowChunks), so that every task gets the
+// same number of equal units: whole batches when ntasks divides the batch count, else parts of
+// batches. Each task packs what its units need. A block's elements are summed in the same order
+// whatever the split, so results do not depend on ntasks. Each task gets its own packing buffers:
+// `scratch + task * scratchStride` (see gemm_scratch_bytes).
 import { madd2, madd4, partStart } from './common';
 
 const MR: i32 = 4;

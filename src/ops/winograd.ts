@@ -143,7 +143,9 @@ function weightMatrix(device: string): NDArray {
 function transformWeights(w: NDArray): NDArray {
   const [O, C] = w.shape as [number, number];
   const U = NDArray.empty([36, O, C], 'float32', w.device);
-  w.backend.matmul(weightMatrix(w.device), w.compact(), U, { batch: 1, m: 36, n: O * C, k: 9, transA: false, transB: true, strideA: 0, strideB: 0 });
+  const wc = w.compact();
+  w.backend.matmul(weightMatrix(w.device), wc, U, { batch: 1, m: 36, n: O * C, k: 9, transA: false, transB: true, strideA: 0, strideB: 0 });
+  freeTemp(wc, w);
   return U;
 }
 
@@ -206,8 +208,8 @@ export function winogradForward(x: NDArray, w: NDArray, g: WinogradPlan): NDArra
     products(U, g.O * g.C, V, sv, M, sm, g.O, T, g.C, false, false);
     be.winogradOutput!(M, at(y, n * g.O * g.oh * g.ow), outSpec(g, b, sm));
   }
-  // the transformed operands (two batches' worth of the input, for this op alone) go back to the
-  // heap now rather than at a garbage collection
+  // this op's own buffers (the transformed operands, 36 planes each) go back to the heap now
+  // rather than at a garbage collection
   for (const t of [U, V, M]) freeTemp(t);
   freeTemp(xc, x);
   return y;
