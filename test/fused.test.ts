@@ -15,7 +15,7 @@ import * as nd from '../src/index.js';
 import { NDArray } from '../src/ndarray/ndarray.js';
 import type { Backend } from '../src/ndarray/backend.js';
 import { cpuFused, FUSED_MEMBERS } from '../src/ndarray/cpu/fused.js';
-import { assertClose, checkDerivatives, flat, sameBits } from './helpers.js';
+import { assertClose, checkDerivatives, eachElement, flat, sameBits } from './helpers.js';
 
 const DEVICE = nd.getDefaultDevice();
 /** The default device's backend without its fused members: the op layer takes its fallbacks. */
@@ -177,21 +177,12 @@ const ulp = (v: number): number => (v === 0 ? Number.MIN_VALUE : 2 ** (Math.floo
  * the float64 kernels differ from the reference only by exp/log (musl against V8, <= ~2 ulp).
  */
 function ulpClose(a: NDArray, b: NDArray, k: number, floor: number, msg: string): void {
-  const x = a.dataSync();
-  const y = b.dataSync();
-  assert.equal(x.length, y.length, msg);
-  for (let i = 0; i < x.length; i++) {
-    const p = Number(x[i]);
-    const q = Number(y[i]);
-    if (!Number.isFinite(p) || !Number.isFinite(q)) {
-      if (!Object.is(p, q) && !(p !== p && q !== q)) assert.fail(`${msg}: element ${i}: ${p} != ${q}`);
-      continue;
-    }
-    const tol = k * ulp(Math.max(Math.abs(p), Math.abs(q), floor));
-    if (Math.abs(p - q) > tol) assert.fail(`${msg}: element ${i}: ${p} != ${q} (${Math.abs(p - q) / ulp(Math.max(Math.abs(p), Math.abs(q), floor))} ulp)`);
-  }
+  eachElement(a, b, msg, (p, q) => {
+    if (!Number.isFinite(p) || !Number.isFinite(q)) return (p !== p && q !== q) || Object.is(p, q) ? null : `${p} != ${q}`;
+    const unit = ulp(Math.max(Math.abs(p), Math.abs(q), floor));
+    return Math.abs(p - q) > k * unit ? `${p} != ${q} (${Math.abs(p - q) / unit} ulp)` : null;
+  });
 }
-
 
 const F64_ROWS: [number, number][] = [
   [1, 1], [3, 1], [2, 2], [5, 3], [1, 7], [4, 7], [9, 7], [6, 10], [13, 13], [1, 1023], [3, 1023], [8, 1023],

@@ -98,15 +98,23 @@ export function checkDerivatives(
   assertClose(jg, nd.div(nd.sub(gShift(1), gShift(-1)), 2 * eps), { atol: 1e-5, rtol: 1e-3, msg: 'jvp of the gradient' });
 }
 
-/** Bitwise equality of two arrays' values (NaN equals NaN; -0 differs from 0). */
-export function sameBits(a: { dataSync(): ArrayLike<number | bigint> }, b: { dataSync(): ArrayLike<number | bigint> }, msg: string): void {
+type HasData = { dataSync(): ArrayLike<number | bigint> };
+
+/**
+ * Checks two arrays element by element (as numbers, after their lengths): `check(p, q)` returns
+ * null when the pair agrees, else what is wrong, which fails with `msg` and the element's index.
+ */
+export function eachElement(a: HasData, b: HasData, msg: string, check: (p: number, q: number) => string | null): void {
   const x = a.dataSync();
   const y = b.dataSync();
   assert.equal(x.length, y.length, msg);
   for (let i = 0; i < x.length; i++) {
-    const p = Number(x[i]);
-    const q = Number(y[i]);
-    if (p !== p && q !== q) continue;
-    if (!Object.is(p, q)) assert.fail(`${msg}: element ${i}: ${p} != ${q}`);
+    const wrong = check(Number(x[i]), Number(y[i]));
+    if (wrong !== null) assert.fail(`${msg}: element ${i}: ${wrong}`);
   }
+}
+
+/** Bitwise equality of two arrays' values (NaN equals NaN; -0 differs from 0). */
+export function sameBits(a: HasData, b: HasData, msg: string): void {
+  eachElement(a, b, msg, (p, q) => ((p !== p && q !== q) || Object.is(p, q) ? null : `${p} != ${q}`));
 }
